@@ -1,0 +1,159 @@
+"""Typed model of an environment file (`environments/NAME.yaml`).
+
+Every model forbids unknown keys, so a typo in a YAML file is a usage error
+that names the key instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from rollout_gate.phases import Phase
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthConfig(Strict):
+    """How test users authenticate against the target's API."""
+
+    kind: Literal["password", "token", "none"] = "password"
+    sign_in_path: str = "/auth/sign-in"
+    # Shared password of provisioned test users; a reference to a variable, never a literal.
+    test_password: SecretStr | None = None
+    # A CSV of pre-provisioned users (email,password) for targets where the harness may not write.
+    users_csv: str | None = None
+
+
+class TargetConfig(Strict):
+    """Where the system under test lives. `auto` means the local driver fills it in."""
+
+    base_url: str | None = None
+    database_url: SecretStr | None = None
+    # A second DSN for catalog reads and probes that must bypass the app role (e.g. Supabase's postgres).
+    admin_database_url: SecretStr | None = None
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    auth: AuthConfig = AuthConfig()
+
+
+class ImpersonationConfig(Strict):
+    """How a member is impersonated in SQL, the way the target's API layer does it."""
+
+    # supabase: SET LOCAL ROLE <role> + request.jwt.claims = {"sub": user, "role": role}
+    # setting: SET LOCAL ROLE <role> + set_config(<setting>, <user or tenant id>)
+    mode: Literal["supabase", "setting"] = "supabase"
+    role: str = "authenticated"
+    anon_role: str | None = "anon"
+    claims_setting: str = "request.jwt.claims"
+    setting: str | None = None
+    setting_value: Literal["user", "tenant"] = "user"
+
+
+class MembershipConfig(Strict):
+    table: str = "public.memberships"
+    user_column: str = "user_id"
+    tenant_column: str = "organization_id"
+    role_column: str = "role"
+    status_column: str | None = "status"
+    active_value: str = "active"
+    owner_role: str = "owner"
+    read_only_roles: tuple[str, ...] = ("viewer",)
+
+
+class PersonalWorkspaceConfig(Strict):
+    # The target's "ensure personal workspace" function, called as fn(user_id).
+    function: str | None = "public.ensure_personal_workspace"
+    # Column of the tenant table that marks a personal workspace with its owner.
+    owner_column: str | None = "personal_owner_id"
+
+
+class TenancyConfig(Strict):
+    """The tenancy model. Anything left out is discovered from the catalog."""
+
+    user_table: str = "auth.users"
+    user_key: str = "id"
+    tenant_table: str = "public.organizations"
+    tenant_table_key: str = "id"
+    tenant_key: str = "organization_id"
+    membership: MembershipConfig = MembershipConfig()
+    personal_workspace: PersonalWorkspaceConfig = PersonalWorkspaceConfig()
+    # Tables exempt from isolation (shared reference data, owner-scoped rows).
+    global_tables: tuple[str, ...] = ()
+    # Tenant tables; empty means "every table carrying the tenant key".
+    tenant_tables: tuple[str, ...] = ()
+    # Schemas the integrity and isolation checks look at.
+    schemas: tuple[str, ...] = ("public",)
+    impersonation: ImpersonationConfig = ImpersonationConfig()
+
+
+class SafetyConfig(Strict):
+    # Tests marked `destructive` run only where writes are allowed.
+    allow_writes: bool = False
+    allow_load: bool = False
+
+
+class ScaleConfig(Strict):
+    users: int = Field(default=300, ge=1)
+    rows: int = Field(default=100_000, ge=0)
+    seed: int = 1
+
+
+class LocalConfig(Strict):
+    """Settings of the embedded local target (`kind: local`)."""
+
+    scale: ScaleConfig = ScaleConfig()
+    migrations_dir: str = "reference_app/migrations"
+    rollback_dir: str = "reference_app/rollback"
+    # Where the embedded cluster keeps its data; relative to the project root.
+    state_dir: str = ".rollout"
+
+
+class PhasesConfig(Strict):
+    enabled: tuple[Phase, ...] = tuple(Phase)
+
+    @field_validator("enabled")
+    @classmethod
+    def _unique(cls, value: tuple[Phase, ...]) -> tuple[Phase, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("a phase is listed twice")
+        return value
+
+
+class SuitesConfig(Strict):
+    predeploy: bool = True
+    smoke: bool = True
+    integrity: bool = True
+    isolation: bool = True
+    e2e: bool = True
+    load: bool = True
+    rollback: bool = True
+
+
+class ThresholdsConfig(Strict):
+    p95_ms: float = Field(default=500.0, gt=0)
+    error_rate: float = Field(default=0.01, ge=0, le=1)
+    error_rate_warn: float = Field(default=0.05, ge=0, le=1)
+    error_rate_rollback: float = Field(default=0.10, ge=0, le=1)
+    login_failure_warn: float = Field(default=0.05, ge=0, le=1)
+    login_failure_rollback: float = Field(default=0.10, ge=0, le=1)
+    min_requests: int = Field(default=100, ge=1)
+
+
+class Environment(Strict):
+    name: str
+    kind: Literal["local", "remote"] = "remote"
+    description: str = ""
+    target: TargetConfig = TargetConfig()
+    tenancy: TenancyConfig = TenancyConfig()
+    safety: SafetyConfig = SafetyConfig()
+    phases: PhasesConfig = PhasesConfig()
+    suites: SuitesConfig = SuitesConfig()
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    local: LocalConfig = LocalConfig()
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"

@@ -1,0 +1,80 @@
+"""One final outcome per test, folded from its setup/call/teardown reports.
+
+Reports reach the controller from xdist workers through the same hook, so
+this works the same with and without `-n`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+# Properties the plugin attaches to every report (item.user_properties travel with xdist).
+PHASE_PROPERTY = "rollout_phase"
+CRITERIA_PROPERTY = "rollout_criteria"
+SUITES_PROPERTY = "rollout_suites"
+
+FAILING = ("failed", "error")
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    outcome: str = "passed"  # passed | failed | error | skipped | xfailed | xpassed
+    phase: str | None = None
+    criteria: list[str] = field(default_factory=list)
+    suites: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    message: str = ""
+    reruns: int = 0
+
+    @property
+    def ran(self) -> bool:
+        return self.outcome != "skipped"
+
+
+class Outcomes:
+    def __init__(self) -> None:
+        self.results: dict[str, TestResult] = {}
+
+    def record(self, report: pytest.TestReport) -> None:
+        props: dict[str, Any] = dict(report.user_properties)
+        result = self.results.get(report.nodeid)
+        if result is None:
+            result = self.results[report.nodeid] = TestResult(
+                nodeid=report.nodeid,
+                phase=props.get(PHASE_PROPERTY),
+                criteria=list(props.get(CRITERIA_PROPERTY, [])),
+                suites=list(props.get(SUITES_PROPERTY, [])),
+            )
+        result.duration += report.duration
+        if report.outcome == "rerun":  # pytest-rerunfailures: a later attempt may pass; that is flaky
+            result.reruns += 1
+            return
+        if hasattr(report, "wasxfail"):
+            if report.when == "call" or report.skipped:
+                result.outcome = "xfailed" if report.skipped else "xpassed"
+            return
+        if report.failed:
+            if result.outcome not in FAILING:
+                result.outcome = "failed" if report.when == "call" else "error"
+                result.message = _short(report)
+        elif report.skipped and result.outcome == "passed":
+            result.outcome = "skipped"
+            result.message = _short(report)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+def _short(report: pytest.TestReport) -> str:
+    """First meaningful line of a failure or skip, for gate files (never a traceback wall)."""
+    if isinstance(report.longrepr, tuple):  # skip: (path, line, reason)
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message).splitlines()[0][:500]
+    text = str(report.longrepr or "").strip().splitlines()
+    return text[-1][:500] if text else ""

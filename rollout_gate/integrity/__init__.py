@@ -1,0 +1,1 @@
+"""Data-integrity checks: fingerprints of pre-migration data and tenancy invariants."""

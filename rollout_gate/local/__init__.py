@@ -1,0 +1,1 @@
+"""The local rehearsal target: embedded PostgreSQL plus the reference app."""

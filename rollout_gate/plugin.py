@@ -1,0 +1,196 @@
+"""The rollout-gate pytest plugin (entry point `pytest11: rollout_gate`).
+
+It loads the environment, gives every test its rollout phase, selects and
+orders tests by phase, refuses destructive tests where writes are forbidden,
+and at the end turns the outcomes into the gate decision. Under xdist the
+workers only run tests; the controller alone decides and writes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_gate import markers, options
+from rollout_gate.config import ConfigError, load_environment, resolve_path
+from rollout_gate.gate.files import RunInfo, gate_payload, verdict_lines, write_gate_json
+from rollout_gate.gate.outcomes import CRITERIA_PROPERTY, PHASE_PROPERTY, SUITES_PROPERTY
+from rollout_gate.gate.verdict import Decision, Verdict, decide
+from rollout_gate.run import RunContext
+from rollout_gate.session import RolloutSession
+from rollout_gate.stash import phase_key, session_key
+
+GATE_FILE = "gate.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.addoptions(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register(config)
+    env = options.resolve_env(config)
+    phase, phase_source = options.resolve_phase(config)
+    root = config.rootpath
+    envs_dir = root / str(config.getini("rollout_environments_dir"))
+    try:
+        loaded = load_environment(resolve_path(str(env.value), envs_dir))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if phase is not None and phase not in loaded.env.phases.enabled:
+        raise pytest.UsageError(f"{loaded.path}: phases.enabled: phase {phase} is not enabled for this environment")
+    report_dir = options.report_dir(config)
+    baseline = config.getoption("rollout_baseline")
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        run = RunContext(workerinput["rollout_run_id"], workerinput["rollout_owner_pid"], workerinput["workerid"])
+    else:
+        run = RunContext.new()
+    config.stash[session_key] = RolloutSession(
+        loaded=loaded,
+        env_source=env.source,
+        phase=phase,
+        phase_source=phase_source,
+        run=run,
+        report_dir=report_dir,
+        baseline_path=Path(baseline).resolve() if baseline else report_dir / "baseline.json",
+        project_root=root,
+    )
+    if workerinput is None:
+        config.pluginmanager.register(OutcomeRecorder(config.stash[session_key]), "rollout_gate_outcomes")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(), "rollout_gate_xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    rollout = config.stash[session_key]
+    env = rollout.loaded.env
+    phases = ", ".join(p.value for p in rollout.enabled_phases)
+    return [
+        f"rollout-gate: environment {env.name} (from {rollout.env_source}): {rollout.loaded.path}",
+        f"rollout-gate: target {rollout.loaded.describe_target()}",
+        f"rollout-gate: phases {phases} ({rollout.phase_source}); writes "
+        f"{'allowed' if env.safety.allow_writes else 'forbidden'}; reports {rollout.report_dir}",
+    ]
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    rollout = config.stash[session_key]
+    env = rollout.loaded.env
+    enabled = set(rollout.enabled_phases)
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        phase = markers.phase_of(item)
+        suites = markers.suite_markers(item)
+        criteria = markers.criteria_of(item)
+        if phase is None and not criteria:
+            keep.append(item)
+            continue
+        rollout.rollout_items += 1
+        item.user_properties += [
+            (PHASE_PROPERTY, phase.value if phase else None),
+            (CRITERIA_PROPERTY, criteria),
+            (SUITES_PROPERTY, suites),
+        ]
+        if phase is not None:
+            item.stash[phase_key] = phase
+        if (phase is not None and phase not in enabled) or any(not getattr(env.suites, s) for s in suites):
+            dropped.append(item)
+            continue
+        if item.get_closest_marker("destructive") and not env.safety.allow_writes:
+            item.add_marker(
+                pytest.mark.skip(reason=f"{env.name} forbids writes (safety.allow_writes: false); test is destructive")
+            )
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    # Rollout order; tests without a phase first, everything else stable within its phase.
+    keep.sort(key=lambda item: item.stash[phase_key].order if phase_key in item.stash else -1)
+    items[:] = keep
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
+    config = session.config
+    rollout = config.stash.get(session_key, None)
+    yield
+    if rollout is None:
+        return
+    rollout.close_target()
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["rollout"] = {"rollout_items": rollout.rollout_items, "harness_errors": rollout.harness_errors}
+        return
+    if not rollout.is_rollout_run or session.exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return
+    decision = decide(rollout.outcomes.results.values(), harness_errors=rollout.harness_errors)
+    config.stash[_decision_key] = decision
+    run = RunInfo(
+        environment=rollout.loaded.env.name,
+        environment_file=str(rollout.loaded.path),
+        phase=rollout.phase.value if rollout.phase else None,
+        run_id=rollout.run.run_id,
+        target=rollout.loaded.describe_target(),
+        started=rollout.started,
+    )
+    write_gate_json(rollout.report_dir / GATE_FILE, gate_payload(decision, run), rollout.loaded.redact)
+    if decision.verdict != Verdict.GO and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    decision = config.stash.get(_decision_key, None)
+    if decision is None:
+        return
+    rollout = config.stash[session_key]
+    markup = {"green": True} if decision.verdict == Verdict.GO else {"red": True}
+    terminalreporter.write_sep("=", f"rollout gate: {decision.verdict.value}", bold=True, **markup)
+    for line in verdict_lines(decision):
+        terminalreporter.write_line(rollout.loaded.redact(line))
+    terminalreporter.write_line(f"gate file: {rollout.report_dir / GATE_FILE}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    rollout = config.stash.get(session_key, None)
+    if rollout is None or hasattr(config, "workerinput") or not rollout.loaded.env.is_local:
+        return
+    # The controller owns the run's embedded server (workers only attach to it).
+    from rollout_gate.local.cluster import EmbeddedCluster
+
+    cluster = EmbeddedCluster(rollout.project_root / rollout.loaded.env.local.state_dir, rollout.run.run_id, os.getpid())
+    if cluster.dir.exists():
+        cluster.stop()
+
+
+class XdistHooks:
+    """Registered only when pytest-xdist is active."""
+
+    def pytest_configure_node(self, node: Any) -> None:
+        rollout = node.config.stash[session_key]
+        node.workerinput["rollout_run_id"] = rollout.run.run_id
+        node.workerinput["rollout_owner_pid"] = rollout.run.owner_pid
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        rollout = node.config.stash[session_key]
+        output = getattr(node, "workeroutput", {}).get("rollout", {})
+        rollout.rollout_items += int(output.get("rollout_items", 0))
+        for message in output.get("harness_errors", []):
+            rollout.target_failed(message)
+
+
+class OutcomeRecorder:
+    """Registered on the controller only: it also receives the reports of xdist workers."""
+
+    def __init__(self, rollout: RolloutSession) -> None:
+        self.rollout = rollout
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.rollout.outcomes.record(report)
+
+
+_decision_key = pytest.StashKey[Decision]()
