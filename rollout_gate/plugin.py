@@ -37,6 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     phase, phase_source = options.resolve_phase(config)
     root = config.rootpath
     envs_dir = root / str(config.getini("rollout_environments_dir"))
+    if env.source == "default" and not (envs_dir / f"{env.value}.yaml").is_file():
+        # Installed in a venv but this project has no environments: stay out of the way.
+        return
     try:
         loaded = load_environment(resolve_path(str(env.value), envs_dir))
     except ConfigError as exc:
@@ -67,7 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    rollout = config.stash[session_key]
+    rollout = config.stash.get(session_key, None)
+    if rollout is None:
+        return ["rollout-gate: inactive (no environment: pass --env NAME or set ROLLOUT_ENV)"]
     env = rollout.loaded.env
     phases = ", ".join(p.value for p in rollout.enabled_phases)
     return [
@@ -79,7 +84,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    rollout = config.stash[session_key]
+    rollout = config.stash.get(session_key, None)
+    if rollout is None:
+        return
     env = rollout.loaded.env
     enabled = set(rollout.enabled_phases)
     keep: list[pytest.Item] = []
@@ -126,7 +133,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     if workeroutput is not None:
         workeroutput["rollout"] = {"rollout_items": rollout.rollout_items, "harness_errors": rollout.harness_errors}
         return
-    if not rollout.is_rollout_run or session.exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+    if not rollout.is_rollout_run or session.exitstatus in (
+        pytest.ExitCode.USAGE_ERROR,
+        pytest.ExitCode.INTERNAL_ERROR,
+    ):
         return
     decision = decide(rollout.outcomes.results.values(), harness_errors=rollout.harness_errors)
     config.stash[_decision_key] = decision
@@ -139,7 +149,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
         started=rollout.started,
     )
     write_gate_json(rollout.report_dir / GATE_FILE, gate_payload(decision, run), rollout.loaded.redact)
-    if decision.verdict != Verdict.GO and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+    if decision.verdict != Verdict.GO and session.exitstatus in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    ):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -162,7 +175,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # The controller owns the run's embedded server (workers only attach to it).
     from rollout_gate.local.cluster import EmbeddedCluster
 
-    cluster = EmbeddedCluster(rollout.project_root / rollout.loaded.env.local.state_dir, rollout.run.run_id, os.getpid())
+    cluster = EmbeddedCluster(
+        rollout.project_root / rollout.loaded.env.local.state_dir, rollout.run.run_id, os.getpid()
+    )
     if cluster.dir.exists():
         cluster.stop()
 

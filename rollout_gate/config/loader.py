@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -78,7 +77,7 @@ def load_environment(path: Path, environ: Mapping[str, str] | None = None) -> Lo
 
 
 def _first_error(exc: ValidationError) -> str:
-    error: dict[str, Any] = exc.errors()[0]
+    error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if error["type"] == "extra_forbidden":

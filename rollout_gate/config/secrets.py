@@ -14,7 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, SecretStr
 
 MASK = "***"
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|SERVICE_?KEY|PRIVATE|CREDENTIAL|DSN|DATABASE_URL", re.I)
+_SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|SERVICE_?KEY|PRIVATE|CREDENTIAL|DSN|DATABASE_URL", re.I
+)
 # Shortest value worth masking: masking "1" or "on" everywhere would garble output.
 _MIN_SECRET_LENGTH = 4
 

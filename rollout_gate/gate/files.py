@@ -52,7 +52,9 @@ def verdict_lines(decision: Decision) -> list[str]:
     lines = [f"verdict: {decision.verdict.value}"]
     for c in decision.criteria:
         lines.append(f"  {c.status.value:<12} {c.id}" + (f"  {c.reason}" if c.reason else ""))
-    lines += [f"  reason: {r}" for r in decision.reasons if not any(r.startswith(f"{c.id}:") for c in decision.criteria)]
+    lines += [
+        f"  reason: {r}" for r in decision.reasons if not any(r.startswith(f"{c.id}:") for c in decision.criteria)
+    ]
     return lines
 
 

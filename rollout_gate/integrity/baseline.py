@@ -12,11 +12,10 @@ from rollout_gate.integrity.fingerprint import Snapshot, take_snapshot
 
 
 def capture(dsn: str, schemas: list[str], path: Path) -> Snapshot:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        # One consistent view of all tables, without blocking writers.
-        with conn.transaction():
-            conn.execute("set transaction isolation level repeatable read, read only")
-            snapshot = take_snapshot(conn, schemas)
+    # One consistent view of all tables, without blocking writers.
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+        conn.execute("set transaction isolation level repeatable read, read only")
+        snapshot = take_snapshot(conn, schemas)
     save_atomically(snapshot, path)
     return snapshot
 

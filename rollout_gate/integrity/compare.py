@@ -34,7 +34,11 @@ def compare(baseline: Snapshot, conn: psycopg.Connection[Any], schemas: list[str
             continue
         _key, columns_now = live[name]
         dropped = [c for c in before.columns if c not in columns_now]
-        retyped = [f"{c} {t} -> {columns_now[c]}" for c, t in before.columns.items() if c in columns_now and columns_now[c] != t]
+        retyped = [
+            f"{c} {t} -> {columns_now[c]}"
+            for c, t in before.columns.items()
+            if c in columns_now and columns_now[c] != t
+        ]
         if dropped:
             diff.problems.append(f"columns dropped: {', '.join(dropped)}")
         if retyped:
@@ -43,12 +47,16 @@ def compare(baseline: Snapshot, conn: psycopg.Connection[Any], schemas: list[str
         now = fingerprint_table(conn, name, [k for k in before.key if k in kept], kept, baseline.bucket_count)
         diff.rows_after = now.rows
         if not dropped and not retyped:
-            buckets = sorted(b for b in set(before.buckets) | set(now.buckets) if before.buckets.get(b) != now.buckets.get(b))
+            buckets = sorted(
+                b for b in set(before.buckets) | set(now.buckets) if before.buckets.get(b) != now.buckets.get(b)
+            )
             diff.differing_buckets = buckets
             if now.rows != before.rows:
                 diff.problems.append(f"{before.rows} rows before, {now.rows} after ({now.rows - before.rows:+d})")
             elif buckets:
-                diff.problems.append(f"same row count ({now.rows}) but row contents changed in {len(buckets)} bucket(s)")
+                diff.problems.append(
+                    f"same row count ({now.rows}) but row contents changed in {len(buckets)} bucket(s)"
+                )
         if diff.problems:
             diffs.append(diff)
     return diffs

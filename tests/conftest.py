@@ -1,0 +1,54 @@
+"""Shared fixtures of the harness's own tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REMOTE_ENV = """
+name: {name}
+kind: remote
+target:
+  base_url: http://127.0.0.1:9
+  database_url: ${{RG_TEST_DSN:-postgresql://rg:s3cret-pass@127.0.0.1:9/app}}
+  connect_timeout: 1
+safety:
+  allow_writes: {allow_writes}
+"""
+
+
+class RolloutProject:
+    """A throwaway project for pytester: an ini, environment files, and test modules."""
+
+    def __init__(self, pytester: pytest.Pytester) -> None:
+        self.pytester = pytester
+        pytester.makeini(
+            """
+            [pytest]
+            addopts = --strict-markers -p no:cacheprovider -p no:playwright
+            """
+        )
+        self.envs = pytester.mkdir("environments")
+        self.env("staging")
+
+    def env(self, name: str, text: str | None = None, *, allow_writes: bool = False) -> Path:
+        body = text if text is not None else REMOTE_ENV.format(name=name, allow_writes=str(allow_writes).lower())
+        path = self.envs / f"{name}.yaml"
+        path.write_text(textwrap.dedent(body))
+        return path
+
+    @property
+    def reports(self) -> Path:
+        return self.pytester.path / "reports"
+
+
+@pytest.fixture
+def rollout_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> RolloutProject:
+    """A pytester project wired for the rollout plugin (entry point), with a `staging` remote environment."""
+    for var in ("PYTEST_ADDOPTS", "ROLLOUT_ENV", "ROLLOUT_PHASE", "ROLLOUT_MIGRATIONS_DIR", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(var, raising=False)
+    return RolloutProject(pytester)
