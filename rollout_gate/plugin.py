@@ -14,20 +14,21 @@ from typing import Any
 
 import pytest
 
-from rollout_gate import markers, options
+from rollout_gate import hookspecs, markers, options
 from rollout_gate.config import ConfigError, load_environment, resolve_path
-from rollout_gate.gate.files import RunInfo, gate_payload, verdict_lines, write_gate_json
+from rollout_gate.gate import pytest_plugin as gate
 from rollout_gate.gate.outcomes import CRITERIA_PROPERTY, PHASE_PROPERTY, SUITES_PROPERTY
-from rollout_gate.gate.verdict import Decision, Verdict, decide
 from rollout_gate.run import RunContext
 from rollout_gate.session import RolloutSession
 from rollout_gate.stash import phase_key, session_key
 
-GATE_FILE = "gate.json"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoptions(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -63,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline_path=Path(baseline).resolve() if baseline else report_dir / "baseline.json",
         project_root=root,
     )
+    gate.configure(config, config.stash[session_key])
     if workerinput is None:
         config.pluginmanager.register(OutcomeRecorder(config.stash[session_key]), "rollout_gate_outcomes")
     if config.pluginmanager.hasplugin("xdist"):
@@ -131,41 +133,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     rollout.close_target()
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput["rollout"] = {"rollout_items": rollout.rollout_items, "harness_errors": rollout.harness_errors}
+        workeroutput["rollout"] = {
+            "rollout_items": rollout.rollout_items,
+            "harness_errors": rollout.harness_errors,
+            **gate.worker_output(config),
+        }
+        return
+    if config.option.collectonly:
         return
     if not rollout.is_rollout_run or session.exitstatus in (
         pytest.ExitCode.USAGE_ERROR,
         pytest.ExitCode.INTERNAL_ERROR,
     ):
         return
-    decision = decide(rollout.outcomes.results.values(), harness_errors=rollout.harness_errors)
-    config.stash[_decision_key] = decision
-    run = RunInfo(
-        environment=rollout.loaded.env.name,
-        environment_file=str(rollout.loaded.path),
-        phase=rollout.phase.value if rollout.phase else None,
-        run_id=rollout.run.run_id,
-        target=rollout.loaded.describe_target(),
-        started=rollout.started,
-    )
-    write_gate_json(rollout.report_dir / GATE_FILE, gate_payload(decision, run), rollout.loaded.redact)
-    if decision.verdict != Verdict.GO and session.exitstatus in (
-        pytest.ExitCode.OK,
-        pytest.ExitCode.NO_TESTS_COLLECTED,
-    ):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # Decides, writes gate.json, gate.md and Allure results, and sets the exit status from the verdict.
+    gate.finish(session, rollout)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    decision = config.stash.get(_decision_key, None)
-    if decision is None:
-        return
-    rollout = config.stash[session_key]
-    markup = {"green": True} if decision.verdict == Verdict.GO else {"red": True}
-    terminalreporter.write_sep("=", f"rollout gate: {decision.verdict.value}", bold=True, **markup)
-    for line in verdict_lines(decision):
-        terminalreporter.write_line(rollout.loaded.redact(line))
-    terminalreporter.write_line(f"gate file: {rollout.report_dir / GATE_FILE}")
+    gate.terminal_summary(terminalreporter, config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -196,6 +182,7 @@ class XdistHooks:
         rollout.rollout_items += int(output.get("rollout_items", 0))
         for message in output.get("harness_errors", []):
             rollout.target_failed(message)
+        gate.merge_worker_output(node.config, output)
 
 
 class OutcomeRecorder:
@@ -206,6 +193,3 @@ class OutcomeRecorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.rollout.outcomes.record(report)
-
-
-_decision_key = pytest.StashKey[Decision]()

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from rollout_gate.criteria.models import CriteriaSection
 from rollout_gate.phases import Phase
 
 
@@ -153,6 +154,8 @@ class Environment(Strict):
     suites: SuitesConfig = SuitesConfig()
     thresholds: ThresholdsConfig = ThresholdsConfig()
     local: LocalConfig = LocalConfig()
+    # Changes to the go/no-go criteria for this environment (rollout_gate/criteria/defaults.yaml).
+    criteria: CriteriaSection = CriteriaSection()
 
     @property
     def is_local(self) -> bool:

@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 
+from rollout_gate.gate.measurements import MEASUREMENT_PROPERTY, Measurement
+
 # Properties the plugin attaches to every report (item.user_properties travel with xdist).
 PHASE_PROPERTY = "rollout_phase"
 CRITERIA_PROPERTY = "rollout_criteria"
 SUITES_PROPERTY = "rollout_suites"
 
 FAILING = ("failed", "error")
+# Outcomes that show a test did not run to a result (not evidence for or against a criterion).
+NOT_RUN = ("skipped", "xfailed")
 
 
 @dataclass
@@ -32,15 +36,33 @@ class TestResult:
 
     @property
     def ran(self) -> bool:
-        return self.outcome != "skipped"
+        return self.outcome not in NOT_RUN
+
+    @property
+    def flaky(self) -> bool:
+        """Passed only after at least one rerun (pytest-rerunfailures): not a clean pass."""
+        return self.outcome == "passed" and self.reruns > 0
 
 
 class Outcomes:
     def __init__(self) -> None:
         self.results: dict[str, TestResult] = {}
+        # Keyed by (test, name): every phase's report repeats the test's user_properties.
+        self._measurements: dict[tuple[str, str, int], Measurement] = {}
+
+    @property
+    def measurements(self) -> list[Measurement]:
+        return list(self._measurements.values())
 
     def record(self, report: pytest.TestReport) -> None:
         props: dict[str, Any] = dict(report.user_properties)
+        index = 0
+        for key, value in report.user_properties:
+            if key == MEASUREMENT_PROPERTY and isinstance(value, dict):
+                index += 1
+                self._measurements[(report.nodeid, str(value.get("name")), index)] = Measurement.from_json(
+                    value, source=report.nodeid
+                )
         result = self.results.get(report.nodeid)
         if result is None:
             result = self.results[report.nodeid] = TestResult(

@@ -1,9 +1,10 @@
-"""Decide the verdict from per-test outcomes, failing closed.
+"""The verdict: statuses, exit codes, and the rule that turns criterion results into GO / NO-GO / ROLLBACK.
 
-Tests are grouped into criteria (their `criterion` marker, else their suite
-marker). A criterion passes only if at least one of its tests passed and none
-failed; one whose tests were all skipped is inconclusive. The run is GO only
-if at least one test ran and every criterion passed.
+- ROLLBACK if a criterion whose action is `rollback` failed;
+- else NO_GO if a blocking (no_go or rollback) criterion failed or errored, or the harness itself failed;
+- else INCONCLUSIVE if a required blocking criterion could not be evaluated, or nothing was verified
+  (a NO-GO whose only reason is missing evidence);
+- else GO, with warnings listed.
 """
 
 from __future__ import annotations
@@ -11,27 +12,118 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from rollout_gate.gate.outcomes import FAILING, TestResult
+from rollout_gate.criteria.models import Action
 
 
 class Verdict(StrEnum):
     GO = "GO"
     NO_GO = "NO_GO"
+    ROLLBACK = "ROLLBACK"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self]
+
+    @property
+    def severity(self) -> int:
+        return (Verdict.GO, Verdict.INCONCLUSIVE, Verdict.NO_GO, Verdict.ROLLBACK).index(self)
+
+
+# pytest keeps 2 (interrupted), 3 (internal error) and 4 (usage error); 5 (no tests) becomes INCONCLUSIVE.
+EXIT_CODES = {Verdict.GO: 0, Verdict.NO_GO: 1, Verdict.ROLLBACK: 10, Verdict.INCONCLUSIVE: 11}
 
 
 class Status(StrEnum):
     PASS = "pass"
+    WARN = "warn"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+
+    @property
+    def severity(self) -> int:
+        return (Status.PASS, Status.WARN, Status.INCONCLUSIVE, Status.ERROR, Status.FAIL).index(self)
+
+    @property
+    def evaluated(self) -> bool:
+        """The criterion was checked (whatever the answer); inconclusive and error were not."""
+        return self in (Status.PASS, Status.WARN, Status.FAIL)
 
 
 @dataclass
 class CriterionResult:
     id: str
+    title: str
     status: Status
-    tests: list[str] = field(default_factory=list)
+    action: Action
+    required: bool = True
     reason: str = ""
+    phases: list[str] = field(default_factory=list)
+    runbook: str = ""
+    observed: float | str | None = None
+    threshold: str = ""
+    samples: int | None = None
+    min_samples: int | None = None
+    measurement: str | None = None
+    tests: list[str] = field(default_factory=list)
+    implicit: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """What this criterion does to the verdict: rollback | no_go | inconclusive | warn | pass."""
+        blocking = self.action.blocking
+        if self.status == Status.FAIL and blocking:
+            return "rollback" if self.action == Action.ROLLBACK else "no_go"
+        if self.status == Status.ERROR and blocking:
+            return "no_go"
+        if self.status == Status.INCONCLUSIVE and blocking and self.required:
+            return "inconclusive"
+        if self.status == Status.PASS or (self.status == Status.INCONCLUSIVE and not self.required):
+            return "pass"
+        return "warn"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status.value,
+            "action": self.action.value,
+            "required": self.required,
+            "outcome": self.outcome,
+            "observed": self.observed,
+            "threshold": self.threshold,
+            "samples": self.samples,
+            "min_samples": self.min_samples,
+            "measurement": self.measurement,
+            "phases": self.phases,
+            "runbook": self.runbook,
+            "tests": self.tests,
+            "reason": self.reason,
+            "implicit": self.implicit,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CriterionResult:
+        return cls(
+            id=data["id"],
+            title=data.get("title", data["id"]),
+            status=Status(data["status"]),
+            action=Action(data["action"]),
+            required=bool(data.get("required", True)),
+            reason=data.get("reason", ""),
+            phases=list(data.get("phases", [])),
+            runbook=data.get("runbook", ""),
+            observed=data.get("observed"),
+            threshold=data.get("threshold", ""),
+            samples=data.get("samples"),
+            min_samples=data.get("min_samples"),
+            measurement=data.get("measurement"),
+            tests=list(data.get("tests", [])),
+            implicit=bool(data.get("implicit", False)),
+        )
 
 
 @dataclass
@@ -39,34 +131,47 @@ class Decision:
     verdict: Verdict
     criteria: list[CriterionResult]
     reasons: list[str]
-    counts: dict[str, int]
+    warnings: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+    harness_errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
 
 
-def decide(results: Iterable[TestResult], *, harness_errors: Iterable[str] = ()) -> Decision:
-    results = list(results)
-    groups: dict[str, list[TestResult]] = {}
-    for result in results:
-        for key in result.criteria or result.suites or ["unclassified"]:
-            groups.setdefault(key, []).append(result)
-    criteria = [_criterion(key, tests) for key, tests in sorted(groups.items())]
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[result.outcome] = counts.get(result.outcome, 0) + 1
-    reasons = list(harness_errors)
-    if not any(r.ran for r in results):
-        reasons.append("no test ran: nothing was verified")
-    reasons += [f"{c.id}: {c.status}: {c.reason}" for c in criteria if c.status != Status.PASS]
-    verdict = Verdict.NO_GO if reasons else Verdict.GO
-    return Decision(verdict=verdict, criteria=criteria, reasons=reasons, counts=counts)
-
-
-def _criterion(key: str, tests: list[TestResult]) -> CriterionResult:
-    ids = [t.nodeid for t in tests]
-    failed = [t for t in tests if t.outcome in FAILING or t.outcome == "xpassed"]
-    if failed:
-        first = failed[0]
-        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        return CriterionResult(key, Status.FAIL, ids, f"{first.nodeid}: {first.message}{more}")
-    if not any(t.outcome == "passed" for t in tests):
-        return CriterionResult(key, Status.INCONCLUSIVE, ids, "no test of this criterion passed (all skipped)")
-    return CriterionResult(key, Status.PASS, ids)
+def decide(
+    criteria: Iterable[CriterionResult],
+    *,
+    harness_errors: Iterable[str] = (),
+    counts: dict[str, int] | None = None,
+    nothing_verified: str | None = None,
+) -> Decision:
+    """Apply the verdict rule; `nothing_verified` is the reason a run that verified nothing is never GO."""
+    results = list(criteria)
+    harness = list(harness_errors)
+    by_outcome: dict[str, list[CriterionResult]] = {}
+    for c in results:
+        by_outcome.setdefault(c.outcome, []).append(c)
+    reasons = [f"harness: {message}" for message in harness]
+    for outcome in ("rollback", "no_go", "inconclusive"):
+        reasons += [f"{c.id}: {c.status.value} ({c.action.value}): {c.reason}" for c in by_outcome.get(outcome, [])]
+    if nothing_verified:
+        reasons.append(nothing_verified)
+    warnings = [f"{c.id}: {c.status.value}: {c.reason}" for c in by_outcome.get("warn", [])]
+    if by_outcome.get("rollback"):
+        verdict = Verdict.ROLLBACK
+    elif by_outcome.get("no_go") or harness:
+        verdict = Verdict.NO_GO
+    elif by_outcome.get("inconclusive") or nothing_verified:
+        verdict = Verdict.INCONCLUSIVE
+    else:
+        verdict = Verdict.GO
+    return Decision(
+        verdict=verdict,
+        criteria=results,
+        reasons=reasons,
+        warnings=warnings,
+        counts=dict(counts or {}),
+        harness_errors=harness,
+    )

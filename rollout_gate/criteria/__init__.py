@@ -1,0 +1,1 @@
+"""Go/no-go criteria: the shipped defaults, environment overrides, phase rules."""

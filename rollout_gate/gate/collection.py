@@ -1,0 +1,56 @@
+"""What was collected and what was selected, so a criterion can tell "deselected" from "never collected".
+
+Every process that collects (the only process without xdist, each worker with
+it) snapshots the rollout tests before any deselection and marks the ones left
+after it. Workers send their ledger to the controller through `workeroutput`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pytest
+
+# Why a collected test did not run: the environment/phase selection, or the user's -m/-k/args.
+BY_ENVIRONMENT = "environment"
+BY_USER = "user"
+
+
+@dataclass
+class CollectedTest:
+    nodeid: str
+    phase: str | None
+    criteria: list[str]
+    suites: list[str]
+    selected: bool = False
+    # BY_ENVIRONMENT or BY_USER when not selected.
+    deselected_by: str | None = None
+
+
+@dataclass
+class Ledger:
+    tests: dict[str, CollectedTest] = field(default_factory=dict)
+    # The user narrowed the run (-m, -k, --deselect, --lf, test paths on the command line).
+    selection_given: bool = False
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [asdict(t) for t in self.tests.values()]
+
+    def merge(self, tests: list[dict[str, Any]]) -> None:
+        """Add a worker's ledger: every worker collects the same tests, so a test selected anywhere is selected."""
+        for data in tests:
+            test = CollectedTest(**data)
+            known = self.tests.get(test.nodeid)
+            if known is None or (test.selected and not known.selected):
+                self.tests[test.nodeid] = test
+
+
+def selection_given(config: pytest.Config) -> bool:
+    """True when the user asked for a subset of the tests, which makes unselected criteria not required."""
+    option = config.option
+    if getattr(option, "markexpr", "") or getattr(option, "keyword", "") or getattr(option, "deselect", None):
+        return True
+    if getattr(option, "lf", False):
+        return True
+    return config.args_source == pytest.Config.ArgsSource.ARGS

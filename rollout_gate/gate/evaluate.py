@@ -1,0 +1,234 @@
+"""Evaluate every criterion of a run from its tests, its collection ledger and its measurements.
+
+Fail closed: a criterion is `pass` only on evidence. No feeding test that ran, a
+measurement missing or with too few samples, all tests skipped or deselected:
+`inconclusive`. Whether that blocks depends on `required` (see `RunScope`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rollout_gate.criteria.models import Action, FlakyPolicy
+from rollout_gate.criteria.resolve import CriteriaSet, Criterion, implicit_criterion
+from rollout_gate.gate.collection import BY_USER, CollectedTest, Ledger
+from rollout_gate.gate.measurements import Measurement
+from rollout_gate.gate.outcomes import TestResult
+from rollout_gate.gate.verdict import CriterionResult, Status
+from rollout_gate.phases import Phase
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """What this run was asked to verify.
+
+    A criterion is required when it belongs to one of `phases`, the environment has not
+    disabled all the suites feeding it, and either the user gave no selection (-m, -k,
+    test paths…) or at least one of its tests was selected (or it got a measurement).
+    """
+
+    environment: str
+    phases: tuple[Phase, ...]
+    selection_given: bool = False
+    disabled_suites: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Test:
+    nodeid: str
+    phase: str | None
+    criteria: list[str]
+    suites: list[str]
+    collected: CollectedTest | None = None
+    result: TestResult | None = None
+
+
+@dataclass
+class _Feed:
+    criterion: Criterion
+    tests: list[_Test] = field(default_factory=list)
+
+
+def evaluate(
+    criteria: CriteriaSet,
+    scope: RunScope,
+    *,
+    ledger: Ledger | None = None,
+    results: Mapping[str, TestResult] | None = None,
+    measurements: Sequence[Measurement] = (),
+) -> list[CriterionResult]:
+    tests = _tests(ledger or Ledger(), results or {})
+    feeds = {c.id: _Feed(c) for c in criteria}
+    implicit: dict[str, list[_Test]] = {}
+    for test in tests:
+        fed, implicit_ids = criteria.feeding(test.criteria, test.suites)
+        for c in fed:
+            feeds[c.id].tests.append(test)
+        for name in implicit_ids:
+            implicit.setdefault(name, []).append(test)
+    for name, its_tests in implicit.items():
+        phases = [Phase(t.phase) for t in its_tests if t.phase]
+        key = name if name not in feeds else f"{name}.tests"
+        feeds[key] = _Feed(implicit_criterion(key, phases), its_tests)
+    out = []
+    for feed in feeds.values():
+        result = _evaluate_one(feed, scope, measurements)
+        if result is not None:
+            out.append(result)
+    return out
+
+
+def _tests(ledger: Ledger, results: Mapping[str, TestResult]) -> list[_Test]:
+    by_id: dict[str, _Test] = {}
+    for c in ledger.tests.values():
+        by_id[c.nodeid] = _Test(c.nodeid, c.phase, list(c.criteria), list(c.suites), collected=c)
+    for r in results.values():
+        test = by_id.get(r.nodeid)
+        if test is None:
+            test = by_id[r.nodeid] = _Test(r.nodeid, r.phase, list(r.criteria), list(r.suites))
+        test.result = r
+    return list(by_id.values())
+
+
+def _evaluate_one(feed: _Feed, scope: RunScope, measurements: Sequence[Measurement]) -> CriterionResult | None:
+    c = feed.criterion
+    values = [m for m in measurements if c.measurement and m.name == c.measurement]
+    reported = [t.result for t in feed.tests if t.result is not None]
+    in_phase = bool(set(c.phases) & set(scope.phases))
+    if not in_phase and not reported and not values:
+        return None  # another phase's criterion: not part of this run
+    selected = [t for t in feed.tests if (t.collected is not None and t.collected.selected) or t.result is not None]
+    suites_off = bool(c.suites) and c.suites <= scope.disabled_suites and not selected
+    required = (
+        c.required and in_phase and not suites_off and (not scope.selection_given or bool(selected) or bool(values))
+    )
+    ran_phases = {Phase(r.phase) for r in reported if r.phase and r.ran}
+    action_phases = ran_phases or (set(c.phases) & set(scope.phases)) or set(c.phases)
+    action = c.action_for(scope.environment, action_phases)
+    result = CriterionResult(
+        id=c.id,
+        title=c.title,
+        status=Status.INCONCLUSIVE,
+        action=action,
+        required=required,
+        phases=[p.value for p in c.phases],
+        runbook=c.runbook,
+        threshold=c.threshold,
+        tests=sorted(t.nodeid for t in feed.tests),
+        implicit=c.implicit,
+        measurement=c.measurement,
+        min_samples=c.min_samples if c.measurement else None,
+    )
+    if c.measurement:
+        _measured(result, c, values, reported)
+    else:
+        _tested(result, c, feed.tests, reported)
+    if not required and result.status == Status.INCONCLUSIVE:
+        result.reason = f"not required in this run: {result.reason}"
+    if result.status == Status.FAIL and action == Action.WARN:
+        result.status = Status.WARN
+    return result
+
+
+def _tested(result: CriterionResult, c: Criterion, tests: Sequence[_Test], reported: Sequence[TestResult]) -> None:
+    outcomes = ("passed", "failed", "error", "xpassed", "skipped", "xfailed")
+    count = {o: [r for r in reported if r.outcome == o] for o in outcomes}
+    failed = count["failed"] + count["xpassed"]
+    ran = [r for r in reported if r.ran]
+    result.samples = len(ran)
+    result.observed = _observed(reported) if reported else None
+    if failed:
+        result.status, result.reason = Status.FAIL, _first(failed)
+    elif count["error"]:
+        result.status, result.reason = Status.ERROR, _first(count["error"])
+    elif not count["passed"]:
+        result.status, result.reason = Status.INCONCLUSIVE, _why_nothing_ran(tests, reported)
+    elif flaky := [r for r in count["passed"] if r.flaky]:
+        first = flaky[0]
+        more = f" (+{len(flaky) - 1} more)" if len(flaky) > 1 else ""
+        result.status = Status.FAIL if c.flaky == FlakyPolicy.FAIL else Status.WARN
+        result.reason = f"flaky: {first.nodeid} passed only after {first.reruns} rerun(s){more}"
+    else:
+        not_run = count["skipped"] + count["xfailed"]
+        unselected = [t for t in tests if t.result is None and t.collected and t.collected.deselected_by == BY_USER]
+        if not_run or unselected:
+            parts = []
+            if not_run:
+                parts.append(f"{len(not_run)} skipped ({not_run[0].nodeid}: {not_run[0].message or 'no reason'})")
+            if unselected:
+                parts.append(f"{len(unselected)} not selected")
+            result.status = Status.WARN
+            result.reason = f"partly verified: {len(count['passed'])} passed, " + ", ".join(parts)
+        else:
+            result.status = Status.PASS
+
+
+def _measured(
+    result: CriterionResult, c: Criterion, values: Sequence[Measurement], producers: Sequence[TestResult]
+) -> None:
+    valid = [m for m in values if m.value is not None]
+    enough = [m for m in valid if m.samples >= c.min_samples]
+    if enough:
+        worst = enough[0]
+        for m in enough[1:]:
+            assert m.value is not None and worst.value is not None
+            if c.worse(m.value, worst.value):
+                worst = m
+        assert worst.value is not None
+        result.observed, result.samples = worst.value, worst.samples
+        within = c.within(worst.value)
+        result.status = Status.PASS if within else Status.FAIL
+        where = f" (worst of {len(enough)}, from {worst.source})" if len(enough) > 1 else f" (from {worst.source})"
+        verb = "within" if within else "outside"
+        result.reason = f"{c.measurement} = {_number(worst.value)}{_unit(c)} {verb} {c.threshold}{where}"
+        return
+    if valid:
+        best = max(valid, key=lambda m: m.samples)
+        result.observed, result.samples = best.value, best.samples
+        result.reason = f"too few samples: {c.measurement} over {best.samples} < {c.min_samples} needed"
+        return
+    errors = [m for m in values if m.error]
+    broken = [r for r in producers if r.outcome in ("error", "failed")]
+    if errors:
+        result.status, result.reason = Status.ERROR, f"{c.measurement} not measured: {errors[0].error}"
+    elif broken:
+        result.status, result.reason = Status.ERROR, f"no {c.measurement}; its producer failed: {_first(broken)}"
+    elif producers and not any(r.ran for r in producers):
+        result.reason = f"no {c.measurement}: its producer tests were skipped"
+    else:
+        result.reason = f"no measurement of {c.measurement}"
+
+
+def _why_nothing_ran(tests: Sequence[_Test], reported: Sequence[TestResult]) -> str:
+    if reported:
+        first = reported[0]
+        return f"all {len(reported)} test(s) skipped or xfailed ({first.nodeid}: {first.message or 'no reason'})"
+    if not tests:
+        return "no test feeds it (never collected)"
+    by_user = [t for t in tests if t.collected and t.collected.deselected_by == BY_USER]
+    if by_user:
+        return f"all {len(tests)} test(s) deselected (-m/-k/test paths)"
+    return f"all {len(tests)} test(s) outside this run's phases or suites"
+
+
+def _observed(reported: Iterable[TestResult]) -> str:
+    counts: dict[str, int] = {}
+    for r in reported:
+        label = "passed (flaky)" if r.flaky else r.outcome
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+
+
+def _first(results: Sequence[TestResult]) -> str:
+    first = results[0]
+    more = f" (+{len(results) - 1} more)" if len(results) > 1 else ""
+    return f"{first.nodeid}: {first.outcome}: {first.message or 'no message'}{more}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def _unit(c: Criterion) -> str:
+    return f" {c.unit}" if c.unit else ""

@@ -1,0 +1,1 @@
+"""Views of one decision: the terminal verdict block, gate.md, and Allure results."""
