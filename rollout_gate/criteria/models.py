@@ -167,6 +167,8 @@ class SectionRule(Rule):
 class CriteriaSection(Strict):
     """The `criteria:` section of an environment file."""
 
+    # A criteria file that replaces the shipped defaults (a path relative to the environment file).
+    file: str | None = None
     disable: tuple[str, ...] = ()
     # Reported, but their inconclusive results do not block in this environment.
     optional: tuple[str, ...] = ()

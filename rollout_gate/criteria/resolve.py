@@ -130,6 +130,16 @@ def implicit_criterion(name: str, phases: Iterable[Phase] = ()) -> Criterion:
     return Criterion(id=name, title=title, phases=ordered or tuple(Phase), implicit=True)
 
 
+def base_specs(section: CriteriaSection, environment_file: Path | None) -> list[CriterionSpec]:
+    """The criteria an environment starts from: its `criteria.file`, else the shipped defaults."""
+    if not section.file:
+        return default_specs()
+    path = Path(section.file)
+    if not path.is_absolute() and environment_file is not None:
+        path = environment_file.parent / path
+    return load_criteria_file(path)
+
+
 def default_specs() -> list[CriterionSpec]:
     text = resources.files("rollout_gate.criteria").joinpath(DEFAULTS_FILE).read_text(encoding="utf-8")
     return list(_parse_file(text, f"rollout_gate/criteria/{DEFAULTS_FILE}").criteria)

@@ -92,6 +92,24 @@ def write_gate_json(path: Path, payload: dict[str, Any], redact: Redact) -> Path
     return write_text(path, json.dumps(payload, indent=2) + "\n", redact)
 
 
+def redact_tree(root: Path, redact: Redact, *, max_bytes: int = 50_000_000) -> list[Path]:
+    """Mask secrets in every text file under `root` (Allure results and attachments written by allure-pytest,
+    captured output…); returns the files that had to be rewritten. Binary files are left alone."""
+    rewritten = []
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > max_bytes:
+            continue
+        try:
+            original = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        masked = redact(original)
+        if masked != original:
+            path.write_text(masked, encoding="utf-8")
+            rewritten.append(path)
+    return rewritten
+
+
 def schema() -> dict[str, Any]:
     text = resources.files("rollout_gate.gate").joinpath("schema/gate.schema.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)

@@ -18,11 +18,18 @@ from pydantic import ValidationError
 from rollout_gate import markers
 from rollout_gate.config import ConfigError
 from rollout_gate.criteria.models import CriterionSpec
-from rollout_gate.criteria.resolve import CriteriaSet, default_specs, resolve
+from rollout_gate.criteria.resolve import CriteriaSet, base_specs, resolve
 from rollout_gate.gate import fixtures
 from rollout_gate.gate.collection import BY_ENVIRONMENT, BY_USER, CollectedTest, Ledger, selection_given
 from rollout_gate.gate.evaluate import RunScope, evaluate
-from rollout_gate.gate.files import RunInfo, gate_payload, tests_executed, write_gate_json, write_text
+from rollout_gate.gate.files import (
+    RunInfo,
+    gate_payload,
+    redact_tree,
+    tests_executed,
+    write_gate_json,
+    write_text,
+)
 from rollout_gate.gate.measurements import Measurement
 from rollout_gate.gate.verdict import Decision, Verdict, decide
 from rollout_gate.reporting import allure, text
@@ -61,7 +68,8 @@ def configure(config: pytest.Config, rollout: RolloutSession) -> None:
             for specs in config.hook.pytest_rollout_criteria(config=config, environment=env)
             for spec in specs or []
         ]
-        criteria = resolve(default_specs(), env.criteria, env.thresholds, where=str(rollout.loaded.path), extra=extra)
+        specs = base_specs(env.criteria, rollout.loaded.path)
+        criteria = resolve(specs, env.criteria, env.thresholds, where=str(rollout.loaded.path), extra=extra)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     except ValidationError as exc:
@@ -187,6 +195,10 @@ def finish(session: pytest.Session, rollout: RolloutSession) -> None:
             fh.write(redact(md) + "\n")
     if state.allure_dir is not None:
         allure.write_decision(state.allure_dir, decision, run, redact)
+        if not state.allure_dir.is_relative_to(rollout.report_dir):
+            redact_tree(state.allure_dir, redact)
+    # allure-pytest writes failure messages and captured output as they were: mask them after the fact.
+    redact_tree(rollout.report_dir, redact)
     config.hook.pytest_rollout_verdict(config=config, decision=decision, gate_file=state.gate_file)
     if session.exitstatus in _REPLACED:
         session.exitstatus = decision.exit_code
