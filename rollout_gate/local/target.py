@@ -50,6 +50,8 @@ class LocalHooks:
     before_migrate: list[Hook] = field(default_factory=list)
     deploy: list[Hook] = field(default_factory=list)
     before_rollback: list[Hook] = field(default_factory=list)
+    # Run by close(), before the database is dropped (stop the app, drop its mail...).
+    close: list[Hook] = field(default_factory=list)
 
 
 class LocalTarget:
@@ -123,6 +125,8 @@ class LocalTarget:
 
     def close(self) -> None:
         """Drop this process's database. The controller stops the whole cluster."""
+        for hook in self.hooks.close:
+            hook(self)
         if self._info is None:
             return
         try:

@@ -1,0 +1,60 @@
+"""Fault flags: each removes exactly one protection, so the harness's suites can be shown to catch it.
+
+Off by default. Only the local target sets them (from `ROLLOUT_APP_FAULTS=flag1,flag2`); an unknown
+name is an error, never silently ignored, so a typo cannot make a "defective" run clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+ENV_VAR = "ROLLOUT_APP_FAULTS"
+
+
+class Fault(StrEnum):
+    # GET one project by id: no membership check, and read through the service-role ("admin") client,
+    # the classic bug that RLS cannot stop because the admin client bypasses it.
+    SKIP_PROJECT_AUTHZ = "skip_project_authz"
+    # Invitation acceptance does not compare the invited email with the signed-in user's.
+    INVITE_ANY_EMAIL = "invite_any_email"
+    # Invitation acceptance does not check that the invitation was already accepted.
+    REUSABLE_INVITES = "reusable_invites"
+    # Invitation acceptance does not check the expiry.
+    EXPIRED_INVITES_ACCEPTED = "expired_invites_accepted"
+    # Invitation acceptance does not check revocation.
+    REVOKED_INVITES_ACCEPTED = "revoked_invites_accepted"
+    # The app lets viewers write (RLS still refuses: the app answers 500 instead of 403).
+    VIEWER_CAN_WRITE = "viewer_can_write"
+    # Members may invite (invitations are managed through the admin client: nothing else stops it).
+    MEMBER_CAN_INVITE = "member_can_invite"
+    # The app lets admins delete an organization (RLS still refuses: 500 instead of 403).
+    ADMIN_CAN_DELETE_ORG = "admin_can_delete_org"
+    # The last owner may leave (or be removed), orphaning the organization.
+    LAST_OWNER_CAN_LEAVE = "last_owner_can_leave"
+    # The dashboard lists projects and entries of every organization of the user, not the selected one.
+    DASHBOARD_IGNORES_ORG = "dashboard_ignores_org"
+
+
+class Faults(frozenset[Fault]):
+    """The set of active faults; `Fault.X in faults` reads as the condition it is."""
+
+    @classmethod
+    def parse(cls, text: str | None) -> Faults:
+        names = [part.strip() for part in (text or "").split(",") if part.strip()]
+        known = {f.value for f in Fault}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            listed, choices = ", ".join(unknown), ", ".join(sorted(known))
+            raise ValueError(f"{ENV_VAR}: unknown fault flag(s) {listed} (known: {choices})")
+        return cls(Fault(n) for n in names)
+
+    @classmethod
+    def of(cls, faults: Iterable[Fault | str] = ()) -> Faults:
+        return cls(Fault(f) for f in faults)
+
+    def __str__(self) -> str:
+        return ",".join(sorted(self)) or "none"
+
+
+NO_FAULTS = Faults()

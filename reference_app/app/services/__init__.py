@@ -1,0 +1,1 @@
+"""What the app does, independent of JSON or HTML: each function checks authorization first."""

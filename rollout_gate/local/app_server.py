@@ -1,0 +1,155 @@
+"""Deploy the reference app on the local target: SMTP sink + uvicorn child on a free loopback port.
+
+`install(target)` adds the local target's `deploy` hook (start), and its `before_rollback` and
+`close` hooks (stop). The app runs as a child process that dies with its parent (PR_SET_PDEATHSIG),
+so even a killed harness never leaves a server behind. Fault flags reach the app only from here,
+from `ROLLOUT_APP_FAULTS` in the harness's environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from reference_app.app.faults import ENV_VAR as FAULTS_VAR
+from reference_app.app.faults import Faults
+from rollout_gate.local.mail_sink import MailSink
+from rollout_gate.target import TargetError
+
+if TYPE_CHECKING:
+    from rollout_gate.local.target import LocalTarget
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def maildir_for(target: LocalTarget) -> Path:
+    """Where the local target's sink delivers mail for this process's app."""
+    run = target.run
+    return target.project_root / target.loaded.env.local.state_dir / "mail" / f"{run.run_id}-{run.worker_id}"
+
+
+class AppServer:
+    """One reference app process (and its mail sink) for one local target database."""
+
+    def __init__(self, target: LocalTarget, environ: Mapping[str, str]) -> None:
+        self.target = target
+        self.faults = Faults.parse(environ.get(FAULTS_VAR))  # a typo fails the deploy, loudly
+        self.base_env = {k: v for k, v in environ.items() if not k.startswith(("ROLLOUT_", "PYTEST_"))}
+        state = target.project_root / target.loaded.env.local.state_dir
+        self.log_path = state / "logs" / f"app-{target.run.run_id}-{target.run.worker_id}.log"
+        self.sink = MailSink(maildir_for(target))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url: str | None = None
+
+    def start(self) -> str:
+        if self.proc is not None:
+            assert self.url is not None
+            return self.url
+        self.sink.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        env = {
+            **self.base_env,
+            "ROLLOUT_APP_DATABASE_URL": self.target.app_database_url(),
+            # A fresh signing secret per run and process: never printed, never written anywhere.
+            "ROLLOUT_APP_JWT_SECRET": secrets.token_urlsafe(48),
+            "ROLLOUT_APP_PUBLIC_URL": url,
+            "ROLLOUT_APP_SMTP_HOST": "127.0.0.1",
+            "ROLLOUT_APP_SMTP_PORT": str(self.sink.port),
+            FAULTS_VAR: ",".join(sorted(self.faults)),
+        }
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "reference_app.app", "--fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
+        with sock, self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=self.target.project_root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(sock.fileno(),),
+            )
+        # Our copy of the socket is closed: if the child dies, waiting clients fail instead of hanging.
+        self._wait_ready(url)
+        self.url = url
+        return url
+
+    def _wait_ready(self, url: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        assert self.proc is not None
+        while True:
+            if self.proc.poll() is not None:
+                raise TargetError(
+                    f"the reference app exited during startup (code {self.proc.returncode}): {self._tail()}"
+                )
+            try:
+                if httpx.get(url + "/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TargetError(
+                    f"the reference app did not become healthy within {START_TIMEOUT_S:g}s: {self._tail()}"
+                )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=0.1)  # wakes early if the child exits
+
+    def _tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(lines[-3:]) or "(empty log)"
+
+    def stop(self) -> None:
+        proc, self.proc, self.url = self.proc, None, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.sink.stop()
+
+    def cleanup(self) -> None:
+        """Stop, and drop the mail of this target (the Maildir is run state, like the database)."""
+        self.stop()
+        shutil.rmtree(self.sink.maildir, ignore_errors=True)
+
+
+def install(target: LocalTarget, environ: Mapping[str, str] | None = None) -> AppServer:
+    """Deploy the reference app when the target reaches `deployed`; stop it before rollback and at close."""
+    server = AppServer(target, os.environ if environ is None else environ)
+
+    def deploy(t: LocalTarget) -> None:
+        t.app_url = server.start()
+
+    def undeploy(t: LocalTarget) -> None:
+        server.stop()
+        t.app_url = None
+
+    def close(t: LocalTarget) -> None:
+        server.cleanup()
+        t.app_url = None
+
+    target.hooks.deploy.append(deploy)
+    target.hooks.before_rollback.append(undeploy)
+    target.hooks.close.append(close)
+    return server

@@ -1,0 +1,74 @@
+"""Read test mail the way a user reads an inbox: from a Maildir the target's SMTP sink fills."""
+
+from __future__ import annotations
+
+import mailbox
+import re
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+LINK = re.compile(r"https?://[^\s\"'<>]+")
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: tuple[str, ...]
+    subject: str
+    text: str
+
+    def links(self, containing: str = "") -> list[str]:
+        return [link for link in LINK.findall(self.text) if containing in link]
+
+    def link(self, containing: str) -> str:
+        found = self.links(containing)
+        if not found:
+            raise AssertionError(f"mail {self.subject!r} to {', '.join(self.to)} has no link containing {containing!r}")
+        return found[-1]
+
+
+class MailNotFound(AssertionError):
+    """No matching mail arrived in time."""
+
+
+class Mailbox:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def messages(self) -> list[Mail]:
+        if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
+            return []
+        box = mailbox.Maildir(self.path, create=False)
+        mails = []
+        for key in sorted(box.keys(), key=lambda k: box.get_message(k).get_date()):
+            mails.append(_parse(box.get_bytes(key)))
+        return mails
+
+    def to(self, address: str) -> list[Mail]:
+        wanted = address.lower()
+        return [m for m in self.messages() if wanted in m.to]
+
+    def wait_for(self, address: str, *, subject: str = "", count: int = 1, timeout: float = 10.0) -> Mail:
+        """The latest mail to `address` once at least `count` matching ones arrived (mail may be async)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.to(address) if subject in m.subject]
+            if len(found) >= count:
+                return found[-1]
+            if time.monotonic() >= deadline:
+                raise MailNotFound(
+                    f"no mail{f' about {subject!r}' if subject else ''} to {address} within {timeout:g}s"
+                )
+            time.sleep(0.05)  # polling an inbox: there is nothing to wait on in a directory
+
+
+def _parse(raw: bytes) -> Mail:
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    to = message.get("X-Envelope-To") or message.get("To") or ""
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if body is not None else ""
+    recipients = tuple(part.strip().lower() for part in str(to).split(",") if part.strip())
+    return Mail(to=recipients, subject=str(message.get("Subject", "")), text=text)
