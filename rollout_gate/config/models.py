@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from rollout_gate.criteria.models import CriteriaSection
 from rollout_gate.phases import Phase
+from rollout_gate.predeploy.config import PredeployConfig
 
 
 class Strict(BaseModel):
@@ -154,6 +155,8 @@ class Environment(Strict):
     suites: SuitesConfig = SuitesConfig()
     thresholds: ThresholdsConfig = ThresholdsConfig()
     local: LocalConfig = LocalConfig()
+    # Pre-deploy checks: migration lint, rehearsal on a scratch copy, backup, readiness (docs/predeploy.md).
+    predeploy: PredeployConfig = PredeployConfig()
     # Changes to the go/no-go criteria for this environment (rollout_gate/criteria/defaults.yaml).
     criteria: CriteriaSection = CriteriaSection()
 
