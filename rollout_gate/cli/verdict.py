@@ -51,8 +51,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--env",
         metavar="NAME|PATH",
-        help="environment whose criteria overrides and thresholds judge measurement files "
-        "(its ${VARS} need not be set)",
+        help="environment whose criteria and thresholds judge measurement files (its ${VARS} need not be set); "
+        "default: the environment file a pytest gate file names, if it exists, else the shipped defaults",
     )
     parser.add_argument(
         "--environments-dir", type=Path, default=Path("environments"), help="where --env NAME is looked up"
@@ -73,7 +73,7 @@ def _phase(value: str) -> Phase:
 def run(args: argparse.Namespace) -> int:
     try:
         files = [load_gate_file(path) for path in args.files]
-        loaded = _environment(args.env, args.environments_dir) if args.env else None
+        loaded = _environment(args.env, args.environments_dir) if args.env else _environment_of(files)
     except (GateFileError, ConfigError) as exc:
         print(f"rollout-gate verdict: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
@@ -165,6 +165,14 @@ def _defaults() -> Any:
 
 def _first(files: Sequence[GateFile], key: str) -> Any:
     return next((f.data[key] for f in files if f.data.get(key)), None)
+
+
+def _environment_of(files: Sequence[GateFile]) -> LoadedEnvironment | None:
+    """Without --env: the environment file a pytest gate file names, when it exists here."""
+    path = _first([f for f in files if f.kind != KIND_MEASUREMENTS], "environment_file")
+    if path and Path(path).is_file():
+        return load_environment(Path(path), _Placeholders(os.environ))
+    return None
 
 
 def _environment(name: str, environments_dir: Path) -> LoadedEnvironment:
