@@ -1,3 +1,3 @@
 """Root conftest: the suites' fixture plugins (the rollout plugin itself loads through its entry point)."""
 
-pytest_plugins = ["fixtures.target"]
+pytest_plugins = ["fixtures.target", "fixtures.predeploy"]

@@ -114,7 +114,8 @@ class FlagsConfig(_Strict):
 
 class ReadinessConfig(_Strict):
     # Variables the deployment needs (secrets included); only their names are ever printed.
-    required_env: tuple[str, ...] = ()
+    # Not set: the check is inconclusive; an empty list declares that nothing is required.
+    required_env: tuple[str, ...] | None = None
     # Comma-separated comparisons on the server version, e.g. ">=14, <19".
     server_versions: str = ">=14"
     # Extensions that must be installed: "pgcrypto" or "pgcrypto>=1.3".

@@ -79,22 +79,24 @@ def connect(dsn: str, *, readonly: bool = False, timeout: float = 10, **kwargs: 
 def run(
     name: str,
     args: list[str],
-    dsn: str,
+    dsn: str | None,
     *,
     bin_dir: str | Path | None = None,
     readonly: bool = False,
     timeout: float | None = None,
     stdout: int | None = subprocess.PIPE,
 ) -> str:
-    """Run a client tool against `dsn`; its stdout, or PgToolError with its last stderr line."""
-    params = conninfo_to_dict(dsn)
+    """Run a client tool (against `dsn`, if given); its stdout, or PgToolError with its first error line."""
     env = dict(os.environ)
-    password = params.pop("password", None)
-    if password:
-        env["PGPASSWORD"] = str(password)
+    argv = [tool(name, bin_dir), *args]
+    if dsn is not None:
+        params = conninfo_to_dict(dsn)
+        password = params.pop("password", None)
+        if password:
+            env["PGPASSWORD"] = str(password)
+        argv.append(f"--dbname={make_conninfo('', **params)}")
     if readonly:
         env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {READ_ONLY_OPTION}".strip()
-    argv = [tool(name, bin_dir), *args, f"--dbname={make_conninfo('', **params)}"]
     try:
         proc = subprocess.run(
             argv, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False
