@@ -30,5 +30,22 @@ lint: install
 	$(VENV)/bin/ruff check rollout_gate fixtures suites tests reference_app load
 	$(VENV)/bin/mypy rollout_gate
 
+# HTML report of the last rollout run with Allure 3 (npm `allure`, pinned in package.json), offline.
+# Without node the gate's own views remain: reports/gate.md and reports/gate.json.
+REPORT_DIR ?= reports
+report:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "make report: node/npm not found; no HTML report. The verdict is in $(REPORT_DIR)/gate.md"; \
+		exit 0; \
+	fi; \
+	if [ ! -d $(REPORT_DIR)/allure-results ]; then \
+		echo "make report: no $(REPORT_DIR)/allure-results; run a rollout first (make verify)"; exit 0; \
+	fi; \
+	test -x node_modules/.bin/allure || npm ci --no-audit --no-fund --loglevel=error; \
+	rm -rf $(REPORT_DIR)/allure-report; \
+	config=$$(test -f $(REPORT_DIR)/allurerc.json && echo --config=$(REPORT_DIR)/allurerc.json); \
+	node_modules/.bin/allure generate $$config $(REPORT_DIR)/allure-results --output $(REPORT_DIR)/allure-report && \
+	echo "make report: $(REPORT_DIR)/allure-report/index.html (verdict also in $(REPORT_DIR)/gate.md)"
+
 clean:
 	rm -rf reports/* .rollout .pytest_cache

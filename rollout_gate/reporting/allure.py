@@ -25,6 +25,7 @@ from rollout_gate.gate.verdict import CriterionResult, Decision, Status
 
 ALLURE_LABEL_MARK = "allure_label"  # allure-pytest's marker; it turns these into labels
 GATE_FEATURE = "go/no-go gate"
+ALLURE_CONFIG = "allurerc.json"  # beside the results directory, for `make report`
 # Prefixes of the messages that `categories.json` sorts on.
 ROLLBACK, NO_GO, WARN, HARNESS, NOT_REQUIRED = "[ROLLBACK]", "[NO-GO]", "[WARN]", "[HARNESS]", "[NOT REQUIRED]"
 
@@ -68,6 +69,17 @@ def write_decision(results_dir: Path, decision: Decision, run: RunInfo, redact: 
         _write_result(results_dir, _harness_result(message, run, start, now), redact)
     write_text(results_dir / "categories.json", json.dumps(CATEGORIES, indent=2) + "\n", redact)
     write_text(results_dir / "environment.properties", environment_properties(run, decision), redact)
+    config = report_config(f"rollout gate: {decision.verdict.value} ({run.environment})")
+    write_text(results_dir.parent / ALLURE_CONFIG, json.dumps(config, indent=2) + "\n", redact)
+
+
+def report_config(name: str) -> dict[str, Any]:
+    """Allure 3's config (`allure generate --config`): categories.json is read only by its Allure 2 plugins."""
+    return {
+        "name": name,
+        "categories": CATEGORIES,
+        "plugins": {"awesome": {"options": {"singleFile": True, "groupBy": ["epic", "feature", "story"]}}},
+    }
 
 
 def environment_properties(run: RunInfo, decision: Decision) -> str:

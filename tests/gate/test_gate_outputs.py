@@ -96,6 +96,9 @@ def test_allure_results_carry_labels_criteria_categories_and_environment(gate_pr
 
     categories = json.loads((results_dir / "categories.json").read_text())
     assert [c["name"] for c in categories] == ["Rollback triggers", "Go blockers", "Harness errors", "Warnings"]
+    # Allure 3 reads categories from its config, written beside the results for `make report`.
+    config = json.loads((gate_project.reports / "allurerc.json").read_text())
+    assert config["categories"] == categories and config["name"] == "rollout gate: NO_GO (staging)"
     props = dict(line.split("=", 1) for line in (results_dir / "environment.properties").read_text().splitlines())
     assert props["environment"] == "staging"
     assert props["target"] == "http://127.0.0.1:9, postgresql://rg:***@127.0.0.1:9/app"
