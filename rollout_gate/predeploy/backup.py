@@ -99,7 +99,8 @@ def created_at(path: Path, *, bin_dir: str | None = None) -> tuple[float, str]:
     mtime = path.stat().st_mtime
     if path.is_file() and pgtools.archive_format(path) in ("custom", "tar"):
         try:
-            listing = pgtools.run("pg_restore", ["--list", str(path)], None, bin_dir=bin_dir)
+            # In UTC, so the header's time zone is one we can parse.
+            listing = pgtools.run("pg_restore", ["--list", str(path)], None, bin_dir=bin_dir, extra_env={"TZ": "UTC"})
         except pgtools.PgToolError:
             return mtime, "file time"
         if (m := _ARCHIVE_CREATED.search(listing)) and m.group(2) == "UTC":

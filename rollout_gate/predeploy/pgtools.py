@@ -85,9 +85,10 @@ def run(
     readonly: bool = False,
     timeout: float | None = None,
     stdout: int | None = subprocess.PIPE,
+    extra_env: dict[str, str] | None = None,
 ) -> str:
     """Run a client tool (against `dsn`, if given); its stdout, or PgToolError with its first error line."""
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     argv = [tool(name, bin_dir), *args]
     if dsn is not None:
         params = conninfo_to_dict(dsn)

@@ -51,10 +51,15 @@ class Rehearsal:
 
     @property
     def second_outcome(self) -> str | None:
+        """What applying the set a second time did, judged by whether the database changed."""
         if self.second is None:
             return None
         bad = self.second.failed
-        return f"fails cleanly at {bad.name}: {bad.error}" if bad else "idempotent (applies again, changes nothing)"
+        if bad is None:
+            return "applies again and changes the database" if self.idempotency_problems else "idempotent"
+        if self.idempotency_problems:
+            return f"fails at {bad.name}, but not cleanly: earlier files changed the database"
+        return f"fails cleanly at {bad.name}: {bad.error}"
 
     def window_lines(self, limit: int = 8) -> list[str]:
         """The maintenance-window summary: per-file durations and the longest blocking locks."""

@@ -54,7 +54,6 @@ def test_applying_the_migration_set_twice_is_idempotent_or_fails_cleanly(
     if rehearsal.second is None:
         pytest.skip("the migration set did not apply once on the copy, so a second application says nothing")
     print(f"second application: {rehearsal.second_outcome}")
-    assert not rehearsal.idempotency_problems, (
-        f"second application ({rehearsal.second_outcome}) changed the database:\n"
-        + "\n".join(rehearsal.idempotency_problems)
+    assert not rehearsal.idempotency_problems, f"second application {rehearsal.second_outcome}:\n" + "\n".join(
+        rehearsal.idempotency_problems
     )

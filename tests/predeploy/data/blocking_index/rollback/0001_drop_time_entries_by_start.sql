@@ -1,0 +1,1 @@
+drop index if exists public.time_entries_started_at_idx;
