@@ -83,7 +83,8 @@ class Criterion:
     def action_for(self, environment: str, phases: Iterable[Phase]) -> Action:
         """The action in this environment: per phase the last matching rule wins; across phases the most severe."""
         actions = []
-        for phase in list(phases) or [None]:
+        candidates: list[Phase | None] = [*phases] or [None]
+        for phase in candidates:
             action = self.action
             for rule in self.rules:
                 if rule.matches(environment, phase):
