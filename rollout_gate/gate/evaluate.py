@@ -125,7 +125,8 @@ def _evaluate_one(feed: _Feed, scope: RunScope, measurements: Sequence[Measureme
     else:
         _tested(result, c, feed.tests, reported)
     if not required and result.status == Status.INCONCLUSIVE:
-        result.reason = f"not required in this run: {result.reason}"
+        why = "optional in this environment" if not c.required else "not required in this run"
+        result.reason = f"{why}: {result.reason}"
     if result.status == Status.FAIL and action == Action.WARN:
         result.status = Status.WARN
     return result

@@ -111,7 +111,7 @@ def _criterion_result(c: CriterionResult, run: RunInfo, start: int, stop: int) -
         ("status", c.status.value),
         ("required", c.required),
     ]
-    description = "\n".join(
+    description = "\n\n".join(
         line
         for line in [
             c.title,
