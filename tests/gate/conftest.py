@@ -13,3 +13,9 @@ def gate_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RG_GATE_DSN", SECRET_DSN)
     return GateProject(pytester)
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never append to a real CI step summary from the gate's own tests."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
