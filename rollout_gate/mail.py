@@ -10,7 +10,18 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 LINK = re.compile(r"https?://[^\s\"'<>]+")
+
+
+class MailConfig(BaseModel):
+    """The `mail:` block of an environment file: where test mail can be read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A Maildir the target's SMTP sink delivers into. The local target uses its own sink.
+    maildir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
+from rollout_gate.e2e.config import E2eConfig
+from rollout_gate.mail import MailConfig
 from rollout_gate.phases import Phase
 from rollout_gate.predeploy.config import PredeployConfig
+from rollout_gate.provisioning.config import ProvisioningConfig
+from rollout_gate.smoke.config import SmokeConfig
 
 
 class Strict(BaseModel):
@@ -157,6 +162,16 @@ class Environment(Strict):
     local: LocalConfig = LocalConfig()
     # Pre-deploy checks: migration lint, rehearsal on a scratch copy, backup, readiness (docs/predeploy.md).
     predeploy: PredeployConfig = PredeployConfig()
+    # The app's API: tenant-scoped endpoints for the API isolation suite (rollout_gate/api/config.py).
+    api: ApiConfig = ApiConfig()
+    # Endpoints smoke-tested without writing Python (rollout_gate/smoke/config.py).
+    smoke: SmokeConfig = SmokeConfig()
+    # How test users, organizations and invitations are created and removed (rollout_gate/provisioning/config.py).
+    provisioning: ProvisioningConfig = ProvisioningConfig()
+    # Where test mail (invitation links) can be read.
+    mail: MailConfig = MailConfig()
+    # Browser settings of the E2E suite (rollout_gate/e2e/config.py).
+    e2e: E2eConfig = E2eConfig()
     # Changes to the go/no-go criteria for this environment (rollout_gate/criteria/defaults.yaml).
     criteria: CriteriaSection = CriteriaSection()
 

@@ -21,15 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import psycopg
 
+import reference_app.app
 from reference_app.app.faults import ENV_VAR as FAULTS_VAR
 from reference_app.app.faults import Faults
 from rollout_gate.local.mail_sink import MailSink
+from rollout_gate.migrations import sql_files
 from rollout_gate.target import TargetError
 
 if TYPE_CHECKING:
     from rollout_gate.local.target import LocalTarget
 
+APP_SQL_DIR = Path(reference_app.app.__file__).parent / "sql"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
@@ -57,6 +61,7 @@ class AppServer:
         if self.proc is not None:
             assert self.url is not None
             return self.url
+        self._apply_app_sql()
         self.sink.start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -88,6 +93,13 @@ class AppServer:
         self._wait_ready(url)
         self.url = url
         return url
+
+    def _apply_app_sql(self) -> None:
+        """The app's own deploy-time SQL (grants its auth endpoints need), as the owner, like a deployer."""
+        with psycopg.connect(self.target.database_url(), autocommit=True) as conn:
+            for path in sql_files(APP_SQL_DIR):
+                with conn.transaction():
+                    conn.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
 
     def _wait_ready(self, url: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -1,0 +1,84 @@
+"""A small httpx client for the target's API: base URL, bearer tokens, and readable failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class ApiError(AssertionError):
+    """An API call answered something other than what the caller needed; one line, no token."""
+
+
+def describe(response: httpx.Response, limit: int = 300) -> str:
+    """`POST /api/x -> 500: {"error": ...}`: what a failure message needs, never the Authorization header."""
+    body = response.text.strip().replace("\n", " ")
+    if len(body) > limit:
+        body = body[:limit] + "…"
+    request = response.request
+    return f"{request.method} {request.url.raw_path.decode()} -> {response.status_code}: {body or '(empty)'}"
+
+
+def expect(response: httpx.Response, *statuses: int) -> Any:
+    """The JSON body of a response with one of `statuses`, else ApiError."""
+    if response.status_code not in statuses:
+        wanted = " or ".join(map(str, statuses))
+        raise ApiError(f"expected {wanted}: {describe(response)}")
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiError(f"expected JSON: {describe(response)}") from None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in user."""
+
+    email: str
+    token: str
+    user_id: str | None = None
+
+
+class ApiClient:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def base_url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        merged = dict(headers or {})
+        if token:
+            merged["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, path, json=json, params=params, headers=merged)
+
+    def sign_in(self, email: str, password: str, *, path: str = "/auth/sign-in") -> Session:
+        body = expect(self.request("POST", path, json={"email": email, "password": password}), 200)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not token:
+            raise ApiError(f"POST {path}: no access_token in the response")
+        user = body.get("user") or {}
+        return Session(email=email, token=str(token), user_id=str(user["id"]) if user.get("id") else None)

@@ -1,0 +1,1 @@
+"""Browser flows: launch settings and page objects for the reference app's pages."""

@@ -1,0 +1,1 @@
+"""Test users, organizations, memberships and invitations on the target: created per run, always removed."""

@@ -1,0 +1,47 @@
+"""Runbook: "Verify users can access their own data only" — through the API, endpoint by endpoint.
+
+A member of organization A asks every tenant-scoped endpoint (`api.tenant_endpoints`, by default
+the reference app's) for organization B's resources: each must be refused (403/404), no response
+may carry anything of B's, and B's data must be unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.tenants import TenantPair
+from rollout_gate.api.config import TenantEndpoint
+from rollout_gate.api.endpoints import endpoint_id, tenant_endpoints, views
+from rollout_gate.api.isolation import probe_endpoint
+from rollout_gate.api.reference import ReferenceApi
+from rollout_gate.config import Environment
+from rollout_gate.stash import session_key
+
+pytestmark = [
+    pytest.mark.isolation,
+    pytest.mark.phase("post-deploy"),
+    pytest.mark.destructive,
+    pytest.mark.criterion("zero_cross_tenant_access"),
+]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "tenant_endpoint" in metafunc.fixturenames:
+        rollout = metafunc.config.stash.get(session_key, None)
+        endpoints = tenant_endpoints(rollout.loaded.env.api if rollout else None)
+        metafunc.parametrize("tenant_endpoint", endpoints, ids=[endpoint_id(e) for e in endpoints])
+
+
+def test_endpoint_refuses_the_other_organization(
+    tenant_endpoint: TenantEndpoint, tenant_pair: TenantPair, api: ReferenceApi, env_config: Environment
+) -> None:
+    endpoints = tenant_endpoints(env_config.api)
+    problems = probe_endpoint(
+        api,
+        tenant_endpoint,
+        tenant_pair.a,
+        tenant_pair.b,
+        refused=env_config.api.refused_statuses,
+        views=views(endpoints),
+    )
+    assert not problems, "\n".join(problems)
