@@ -29,4 +29,4 @@ def test_backup_is_recent_restores_and_matches_live_row_counts(
     )
     record_property(REPORT_PROPERTY, {"backup": check.to_json()})
     print(f"backup {check.path}: {check.age_hours:.2f} h old ({check.created_from}), {check.tables} tables")
-    assert check.ok, rollout.loaded.redact(f"backup {check.path}:\n" + "\n".join(check.problems))
+    assert check.ok, rollout.loaded.redact(f"backup {check.path}: " + "\n".join(check.problems))

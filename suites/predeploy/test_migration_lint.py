@@ -37,4 +37,5 @@ def test_migration_set_takes_no_long_lock_and_keeps_every_tenant_table_behind_rl
         pytest.fail(str(exc), pytrace=False)
     record_property(REPORT_PROPERTY, {"lint": [vars(f) for f in report.findings]})
     print(report.summary(), *map(str, report.warnings), sep="\n")
-    assert not report.failures, f"{report.summary()}:\n" + "\n".join(map(str, report.failures))
+    failures = report.failures
+    assert not failures, f"{len(failures)} failing finding(s): " + "\n".join(map(str, failures))

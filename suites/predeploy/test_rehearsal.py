@@ -23,7 +23,7 @@ def test_migration_set_applies_to_a_copy_without_losing_data(
     assert rehearsal.migration is not None
     print(*rehearsal.window_lines(), sep="\n")
     assert rehearsal.migration.failed is None, f"on the copy: {rehearsal.migration.summary()}"
-    assert not rehearsal.integrity_problems, "the migration changed pre-existing data on the copy:\n" + "\n".join(
+    assert not rehearsal.integrity_problems, "the migration changed pre-existing data on the copy: " + "\n".join(
         rehearsal.integrity_problems
     )
     budget = predeploy_config.rehearsal
@@ -42,7 +42,7 @@ def test_rollback_restores_the_copy_schema_and_data_exactly(rehearsal: Rehearsal
     _ran(rehearsal, rollout)
     assert rehearsal.rollback is not None
     assert rehearsal.rollback.failed is None, f"on the copy: rollback {rehearsal.rollback.summary()}"
-    assert not rehearsal.round_trip_problems, "migration + rollback did not restore the copy:\n" + "\n".join(
+    assert not rehearsal.round_trip_problems, "migration + rollback did not restore the copy: " + "\n".join(
         rehearsal.round_trip_problems
     )
 
@@ -54,6 +54,6 @@ def test_applying_the_migration_set_twice_is_idempotent_or_fails_cleanly(
     if rehearsal.second is None:
         pytest.skip("the migration set did not apply once on the copy, so a second application says nothing")
     print(f"second application: {rehearsal.second_outcome}")
-    assert not rehearsal.idempotency_problems, f"second application {rehearsal.second_outcome}:\n" + "\n".join(
+    assert not rehearsal.idempotency_problems, f"second application {rehearsal.second_outcome}: " + "\n".join(
         rehearsal.idempotency_problems
     )
