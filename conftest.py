@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "fixtures.target",
+    "fixtures.database",
     "fixtures.predeploy",
     "fixtures.api",
     "fixtures.mail",

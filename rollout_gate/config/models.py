@@ -75,6 +75,32 @@ class PersonalWorkspaceConfig(Strict):
     function: str | None = "public.ensure_personal_workspace"
     # Column of the tenant table that marks a personal workspace with its owner.
     owner_column: str | None = "personal_owner_id"
+    # Who calls it in the idempotency checks: the user themself (impersonated, as on first sign-in) or the admin DSN.
+    call_as: Literal["user", "admin"] = "user"
+
+
+class IntegrityChecksConfig(Strict):
+    """Settings of the data-integrity suite."""
+
+    # Runbook cross-check "organizations created = users": one personal workspace per user.
+    workspace_per_user: bool = True
+    # How many primary keys of lost/added/changed rows a failure names per table.
+    report_keys: int = Field(default=5, ge=1, le=1000)
+    # Connections that race the personal-workspace function in the concurrency check.
+    concurrent_calls: int = Field(default=4, ge=2, le=32)
+
+
+class ProbesConfig(Strict):
+    """Behavioural tenant-isolation probes."""
+
+    # Tenants whose members are impersonated (sampled from the membership table, deterministically).
+    sample_tenants: int = Field(default=4, ge=2, le=1000)
+    seed: int = 0
+    # User-referencing columns that may point at another user: "schema.table.column", optionally
+    # ":insert" or ":update" to allow only that operation (e.g. an owner adding a member).
+    ownership_allow: tuple[str, ...] = ()
+    # SECURITY DEFINER functions reviewed as safe for API roles: "schema.function".
+    definer_allow: tuple[str, ...] = ()
 
 
 class TenancyConfig(Strict):
@@ -94,6 +120,10 @@ class TenancyConfig(Strict):
     # Schemas the integrity and isolation checks look at.
     schemas: tuple[str, ...] = ("public",)
     impersonation: ImpersonationConfig = ImpersonationConfig()
+    # The role the application logs in as; tables it owns need FORCE ROW LEVEL SECURITY.
+    app_role: str | None = None
+    integrity: IntegrityChecksConfig = IntegrityChecksConfig()
+    probes: ProbesConfig = ProbesConfig()
 
 
 class SafetyConfig(Strict):

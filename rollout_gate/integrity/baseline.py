@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
 
+from rollout_gate.config.models import Environment
 from rollout_gate.integrity.fingerprint import Snapshot, take_snapshot
 
 
-def capture(dsn: str, schemas: list[str], path: Path) -> Snapshot:
+def capture(dsn: str, schemas: list[str], path: Path, *, tables: Iterable[str] = ()) -> Snapshot:
+    """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`."""
     # One consistent view of all tables, without blocking writers.
     with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
         conn.execute("set transaction isolation level repeatable read, read only")
-        snapshot = take_snapshot(conn, schemas)
+        snapshot = take_snapshot(conn, schemas, tables=tables)
     save_atomically(snapshot, path)
     return snapshot
+
+
+def scope(env: Environment) -> tuple[list[str], list[str]]:
+    """What an environment's baseline covers: its schemas, plus the user table wherever it lives."""
+    return list(env.tenancy.schemas), [env.tenancy.user_table]
+
+
+def capture_for(env: Environment, dsn: str, path: Path) -> Snapshot:
+    schemas, tables = scope(env)
+    return capture(dsn, schemas, path, tables=tables)
 
 
 def save_atomically(snapshot: Snapshot, path: Path) -> None:

@@ -1,23 +1,68 @@
-"""Order-independent fingerprints of table contents, computed inside PostgreSQL.
+"""Order-independent fingerprints of table contents, computed inside PostgreSQL in one scan per table.
 
-One scan per table: rows are grouped into buckets by a hash of their primary
-key, and each bucket keeps its row count and the sum of a 64-bit hash of the
-row's text. Two snapshots that agree on every bucket hold the same rows; a
-bucket that differs narrows a mismatch down to the rows whose keys hash there.
+Every row gets two 64-bit hashes: `k` of its primary key and `r` of its text over the fingerprinted
+columns (`row(c1, c2, ...)::text`). Rows are grouped into buckets by the low bits of `k`, and each
+bucket keeps sums that let a later comparison name the differing rows, not just count them:
+
+- `count`, `sum(k)`, `sum(r)`: a bucket whose sums differ holds a lost, added or changed row;
+- `sum(k # r)` (xor): ties a row hash to its key, so a changed row can be told apart from its
+  unchanged neighbours (see `narrow.py`);
+- the sums of the key itself, for integer and (on PostgreSQL 18+) uuid keys: a single lost row's
+  primary key is the difference of those sums. Other key types report a lost row by key hash only.
+
+The sums are exact (`sum(bigint)` is numeric), no row leaves the database, and the per-row work is
+two hashes and a few additions; the scan runs in parallel where the server allows it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-SCHEMA_VERSION = 1
-DEFAULT_BUCKETS = 256
+from rollout_gate.catalog.names import QualifiedName, qualify
+
+SCHEMA_VERSION = 2
+MIN_BUCKET_BITS = 8
+MAX_BUCKET_BITS = 13
+ROWS_PER_BUCKET = 256
+# Single-column keys of these types hash with their own function (cheaper than text, same spread).
+KEY_HASH_FUNCTIONS = {
+    "uuid": "uuid_hash_extended",
+    "bigint": "hashint8extended",
+    "integer": "hashint4extended",
+    "smallint": "hashint2extended",
+    "text": "hashtextextended",
+}
+INTEGER_TYPES = ("bigint", "integer", "smallint")
+# `bytea::bigint` (used to split a uuid into two summable halves) exists from PostgreSQL 18.
+UUID_PARTS_SINCE = 180000
+
+
+class BaselineError(RuntimeError):
+    """A baseline file that cannot be used (missing, from another format version, unreadable)."""
+
+
+@dataclass(frozen=True)
+class KeyCodec:
+    """How a table's primary key is hashed and (where possible) summed, fixed at baseline time."""
+
+    columns: tuple[str, ...]  # empty: no primary key, rows are identified by their row hash
+    hash_function: str | None  # per-type function for a single-column key, else None (text of the key row)
+    parts: tuple[str, ...] = ()  # per key column: "int", "uuid" or "" (not summable)
+
+    @property
+    def recoverable(self) -> bool:
+        return bool(self.columns) and all(self.parts)
+
+    def part_count(self) -> int:
+        return sum(2 if p == "uuid" else 1 for p in self.parts if p)
 
 
 @dataclass
@@ -26,90 +71,219 @@ class TableFingerprint:
     key: list[str]
     columns: dict[str, str]  # column -> type, in ordinal order
     rows: int
-    buckets: dict[int, tuple[int, int]] = field(default_factory=dict)  # bucket -> (count, hash sum)
+    # bucket -> [count, sum k, sum r, sum k#r, *key part sums]
+    buckets: dict[int, list[int]] = field(default_factory=dict)
+    bucket_bits: int = MIN_BUCKET_BITS
+    key_hash: str | None = None
+    key_parts: list[str] = field(default_factory=list)
+
+    @property
+    def codec(self) -> KeyCodec:
+        return KeyCodec(tuple(self.key), self.key_hash, tuple(self.key_parts))
 
 
 @dataclass
 class Snapshot:
     tables: dict[str, TableFingerprint]
-    bucket_count: int = DEFAULT_BUCKETS
+    server_version: int = 0
     schema_version: int = SCHEMA_VERSION
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "schema_version": self.schema_version,
-            "bucket_count": self.bucket_count,
+            "server_version": self.server_version,
             "tables": {
-                # Columns as ordered pairs: their order is part of every row's hash.
                 name: {
-                    **asdict(fp),
+                    "table": fp.table,
+                    "key": fp.key,
+                    "key_hash": fp.key_hash,
+                    "key_parts": fp.key_parts,
+                    # Ordered pairs: the column order is part of every row's hash.
                     "columns": [[c, t] for c, t in fp.columns.items()],
-                    "buckets": {str(b): list(v) for b, v in fp.buckets.items()},
+                    "rows": fp.rows,
+                    "bucket_bits": fp.bucket_bits,
+                    "buckets": {str(b): [str(v) for v in sums] for b, sums in sorted(fp.buckets.items())},
                 }
-                for name, fp in self.tables.items()
+                for name, fp in sorted(self.tables.items())
             },
         }
-        path.write_text(json.dumps(payload, indent=1, sort_keys=True))
+        path.write_text(json.dumps(payload, indent=0, sort_keys=True))
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
-        payload: dict[str, Any] = json.loads(path.read_text())
+        try:
+            payload: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BaselineError(f"cannot read the baseline {path}: {exc}") from None
+        version = payload.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise BaselineError(
+                f"baseline {path} has format version {version}, this harness reads {SCHEMA_VERSION}: take it again"
+            )
         tables = {
             name: TableFingerprint(
                 table=fp["table"], key=fp["key"], columns={c: t for c, t in fp["columns"]}, rows=fp["rows"],
-                buckets={int(b): (int(v[0]), int(v[1])) for b, v in fp["buckets"].items()},
+                buckets={int(b): [int(v) for v in sums] for b, sums in fp["buckets"].items()},
+                bucket_bits=fp["bucket_bits"], key_hash=fp["key_hash"], key_parts=fp["key_parts"],
             )
             for name, fp in payload["tables"].items()
         }  # fmt: skip
-        return cls(tables=tables, bucket_count=payload["bucket_count"], schema_version=payload["schema_version"])
+        return cls(tables=tables, server_version=payload.get("server_version", 0), schema_version=version)
 
 
-def discover_tables(conn: psycopg.Connection[Any], schemas: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """Ordinary tables in `schemas` with their primary key and columns."""
+def discover_tables(
+    conn: psycopg.Connection[Any], schemas: list[str], tables: Iterable[str] = ()
+) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Ordinary tables in `schemas` (and the named `tables`) with their primary key and columns."""
+    extra = [qualify(t) for t in tables]
     rows = conn.execute(
         """
-        select format('%%I.%%I', n.nspname, c.relname),
+        select format('%%s.%%s', n.nspname, c.relname),
                coalesce((select array_agg(a.attname order by k.ord)
                          from pg_index i cross join lateral unnest(i.indkey) with ordinality k(attnum, ord)
                          join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
                          where i.indrelid = c.oid and i.indisprimary), '{}'),
-               (select json_object_agg(a.attname, format_type(a.atttypid, a.atttypmod) order by a.attnum)
+               (select json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod)) order by a.attnum)
                 from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where c.relkind in ('r', 'p') and n.nspname = any(%s) and not c.relispartition
+        where c.relkind in ('r', 'p') and not c.relispartition
+          and (n.nspname = any(%s)
+               or (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[])))
         order by 1
         """,
-        (schemas,),
+        (schemas, [t.schema for t in extra], [t.name for t in extra]),
     ).fetchall()
-    return {name: (list(key), dict(cols or {})) for name, key, cols in rows}
+    return {name: (list(key), {c: t for c, t in cols or []}) for name, key, cols in rows}
+
+
+def key_codec(key: list[str], columns: dict[str, str], server_version: int) -> KeyCodec:
+    if not key:
+        return KeyCodec((), None)
+    hash_function = KEY_HASH_FUNCTIONS.get(columns[key[0]]) if len(key) == 1 else None
+    parts = []
+    for column in key:
+        type_ = columns[column]
+        if type_ in INTEGER_TYPES:
+            parts.append("int")
+        elif type_ == "uuid" and server_version >= UUID_PARTS_SINCE:
+            parts.append("uuid")
+        else:
+            parts.append("")
+    return KeyCodec(tuple(key), hash_function, tuple(parts))
+
+
+def bucket_bits_for(rows_estimate: int) -> int:
+    """About ROWS_PER_BUCKET rows per bucket, so most differing buckets hold a single difference."""
+    if rows_estimate <= ROWS_PER_BUCKET << MIN_BUCKET_BITS:
+        return MIN_BUCKET_BITS
+    return max(MIN_BUCKET_BITS, min(MAX_BUCKET_BITS, math.ceil(math.log2(rows_estimate / ROWS_PER_BUCKET))))
+
+
+def hashed_rows(
+    table: str, columns: Iterable[str], codec: KeyCodec, *, with_row: bool = True, with_key_text: bool = False
+) -> sql.Composed:
+    """`select k, r, parts... from table offset 0`: each row's hashes computed once (offset 0 keeps the
+    planner from inlining the subquery and computing the row hash once per aggregate)."""
+    relation = qualify(table).ident
+    cols = list(columns)
+    row_text = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in cols))
+    row_hash = sql.SQL("hashtextextended({}, 0)").format(row_text)
+    if not codec.columns:
+        key_hash: sql.Composable = row_hash
+    elif codec.hash_function:
+        key_hash = sql.SQL("{}({}, 0)").format(sql.Identifier(codec.hash_function), sql.Identifier(codec.columns[0]))
+    else:
+        key_row = sql.SQL(", ").join(sql.Identifier(c) for c in codec.columns)
+        key_hash = sql.SQL("hashtextextended(row({})::text, 0)").format(key_row)
+    items: list[sql.Composable] = [sql.SQL("{} as k").format(key_hash)]
+    items.append(sql.SQL("{} as r").format(row_hash) if with_row else sql.SQL("0::bigint as r"))
+    for i, expr in enumerate(_part_expressions(codec)):
+        items.append(sql.SQL("{} as p{}").format(expr, sql.SQL(str(i))))
+    if with_key_text:
+        texts = [sql.SQL("{}::text").format(sql.Identifier(c)) for c in codec.columns]
+        items.append(
+            sql.SQL("array[{}] as key_text").format(sql.SQL(", ").join(texts))
+            if texts
+            else sql.SQL("null::text[] as key_text")
+        )
+    return sql.SQL("select {} from {} offset 0").format(sql.SQL(", ").join(items), relation)
+
+
+def _part_expressions(codec: KeyCodec) -> list[sql.Composable]:
+    if not codec.recoverable:
+        return []
+    out: list[sql.Composable] = []
+    for column, part in zip(codec.columns, codec.parts, strict=True):
+        ident = sql.Identifier(column)
+        if part == "int":
+            out.append(sql.SQL("{}::bigint").format(ident))
+        else:
+            out.append(sql.SQL("substr(uuid_send({}), 1, 8)::bigint").format(ident))
+            out.append(sql.SQL("substr(uuid_send({}), 9, 8)::bigint").format(ident))
+    return out
 
 
 def fingerprint_table(
-    conn: psycopg.Connection[Any], table: str, key: list[str], columns: dict[str, str], buckets: int
+    conn: psycopg.Connection[Any],
+    table: str,
+    key: list[str],
+    columns: dict[str, str],
+    *,
+    bucket_bits: int | None = None,
+    codec: KeyCodec | None = None,
+    with_row: bool = True,
+    server_version: int | None = None,
 ) -> TableFingerprint:
-    schema, name = _split(table)
-    relation = sql.Identifier(schema, name)
-    row_expr = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-    key_expr = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in key)) if key else row_expr
-    query = sql.SQL(
-        "select (hashtextextended({key}, 0) & {mask})::int as bucket, count(*), "
-        "sum(hashtextextended({row}, 0)) from {rel} group by 1"
-    ).format(key=key_expr, mask=sql.Literal(buckets - 1), row=row_expr, rel=relation)
-    result = {int(b): (int(n), int(s)) for b, n, s in conn.execute(query).fetchall()}
-    return TableFingerprint(
-        table=table, key=key, columns=columns, rows=sum(n for n, _ in result.values()), buckets=result
+    """One scan of `table`: per bucket the count and the sums described in the module docstring."""
+    if server_version is None:
+        server_version = _server_version(conn)
+    if codec is None:
+        codec = key_codec(key, columns, server_version)
+    if bucket_bits is None:
+        bucket_bits = bucket_bits_for(_rows_estimate(conn, table))
+    parts = codec.part_count() if codec.recoverable else 0
+    sums = [sql.SQL("sum(k)"), sql.SQL("sum(r)"), sql.SQL("sum(k # r)")]
+    sums += [sql.SQL("sum(p{})").format(sql.SQL(str(i))) for i in range(parts)]
+    query = sql.SQL("select (k & {mask})::int as bucket, count(*), {sums} from ({rows}) h group by 1").format(
+        mask=sql.Literal((1 << bucket_bits) - 1),
+        sums=sql.SQL(", ").join(sums),
+        rows=hashed_rows(table, columns, codec, with_row=with_row),
     )
+    with conn.transaction():
+        _allow_parallel_scan(conn)
+        result = {int(b): [int(v) for v in values] for b, *values in conn.execute(query).fetchall()}
+    return TableFingerprint(
+        table=table, key=list(codec.columns), columns=dict(columns), rows=sum(v[0] for v in result.values()),
+        buckets=result, bucket_bits=bucket_bits, key_hash=codec.hash_function, key_parts=list(codec.parts),
+    )  # fmt: skip
 
 
-def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, buckets: int = DEFAULT_BUCKETS) -> Snapshot:
-    tables = {
-        table: fingerprint_table(conn, table, key, columns, buckets)
-        for table, (key, columns) in discover_tables(conn, schemas).items()
+def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, tables: Iterable[str] = ()) -> Snapshot:
+    version = _server_version(conn)
+    fingerprints = {
+        name: fingerprint_table(conn, name, key, columns, server_version=version)
+        for name, (key, columns) in discover_tables(conn, schemas, tables).items()
     }
-    return Snapshot(tables=tables, bucket_count=buckets)
+    return Snapshot(tables=fingerprints, server_version=version)
 
 
-def _split(table: str) -> tuple[str, str]:
-    schema, _, name = table.rpartition(".")
-    return (schema or "public").strip('"'), name.strip('"')
+def _allow_parallel_scan(conn: psycopg.Connection[Any]) -> None:
+    # The planner cannot know the aggregate has few groups, so it would not parallelise the scan:
+    # make handing hashed rows to the leader free, which lets the server's parallel workers hash.
+    conn.execute("set local parallel_setup_cost = 0")
+    conn.execute("set local parallel_tuple_cost = 0")
+
+
+def _server_version(conn: psycopg.Connection[Any]) -> int:
+    return int(conn.execute("select current_setting('server_version_num')").fetchone()[0])  # type: ignore[index]
+
+
+def _rows_estimate(conn: psycopg.Connection[Any], table: str) -> int:
+    name: QualifiedName = qualify(table)
+    row = conn.execute(
+        "select greatest(c.reltuples, 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s",
+        (name.schema, name.name),
+    ).fetchone()
+    return int(row[0]) if row else 0

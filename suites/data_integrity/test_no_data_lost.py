@@ -5,22 +5,17 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from rollout_gate.config import Environment
+from rollout_gate.integrity.baseline import scope
 from rollout_gate.integrity.compare import compare
 from rollout_gate.integrity.fingerprint import Snapshot
-from rollout_gate.session import RolloutSession
-from rollout_gate.target import Target
 
 pytestmark = [pytest.mark.integrity, pytest.mark.criterion("zero_data_loss")]
 
 
 def test_every_pre_migration_row_is_unchanged(
-    target: Target, target_db: psycopg.Connection, rollout: RolloutSession
+    target_db: psycopg.Connection, baseline: Snapshot, env_config: Environment
 ) -> None:
-    if not rollout.baseline_path.is_file():
-        pytest.fail(
-            f"no baseline at {rollout.baseline_path}: run the pre-deploy phase first or pass --baseline", pytrace=False
-        )
-    baseline = Snapshot.load(rollout.baseline_path)
-    assert baseline.tables, "the baseline holds no tables"
-    diffs = compare(baseline, target_db, list(rollout.loaded.env.tenancy.schemas))
+    schemas, _tables = scope(env_config)
+    diffs = compare(baseline, target_db, schemas, report_keys=env_config.tenancy.integrity.report_keys)
     assert not diffs, "data changed by the migration:\n" + "\n".join(map(str, diffs))

@@ -1,0 +1,130 @@
+"""Plain records of what `read_catalog` found; no SQL here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rollout_gate.catalog.names import QualifiedName
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+    has_default: bool = False
+    # Identity ALWAYS or generated columns: never written explicitly.
+    generated: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    table: QualifiedName
+    name: str
+    command: str  # SELECT | INSERT | UPDATE | DELETE | ALL
+    roles: tuple[str, ...]  # "public" means every role
+    permissive: bool
+    using: str | None
+    check: str | None
+    # Neither expression references a column of the row: the policy lets a caller see all rows or none.
+    row_independent: bool = False
+
+    def applies_to(self, command: str, role: str) -> bool:
+        return self.command in (command, "ALL") and ("public" in self.roles or role in self.roles)
+
+    def describe(self) -> str:
+        kind = "" if self.permissive else " RESTRICTIVE"
+        parts = [f"{self.name} ({self.command}{kind} to {', '.join(self.roles)}"]
+        if self.using is not None:
+            parts.append(f"USING {self.using}")
+        if self.check is not None:
+            parts.append(f"WITH CHECK {self.check}")
+        return " ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    child: QualifiedName
+    child_columns: tuple[str, ...]
+    parent: QualifiedName
+    parent_columns: tuple[str, ...]
+    validated: bool = True
+
+    def __str__(self) -> str:
+        return (
+            f"{self.child}({', '.join(self.child_columns)}) -> {self.parent}({', '.join(self.parent_columns)})"
+            f" [{self.name}]"
+        )
+
+
+@dataclass
+class Table:
+    name: QualifiedName
+    owner: str
+    columns: dict[str, Column]
+    primary_key: tuple[str, ...] = ()
+    # Columns that are alone a unique key (primary key or unique index/constraint).
+    unique_columns: frozenset[str] = frozenset()
+    # Columns of any unique key (so an INSERT template must not copy them).
+    unique_key_columns: frozenset[str] = frozenset()
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    owner_bypasses_rls: bool = False
+    # First key column of every index.
+    index_leading_columns: frozenset[str] = frozenset()
+    # role -> privileges (SELECT/INSERT/UPDATE/DELETE) held on the table or on any of its columns.
+    privileges: dict[str, frozenset[str]] = field(default_factory=dict)
+    # role -> columns that role may UPDATE.
+    updatable_columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    rows_estimate: int = 0
+
+    def granted_to(self, role: str) -> bool:
+        return bool(self.privileges.get(role))
+
+
+@dataclass(frozen=True)
+class View:
+    name: QualifiedName
+    materialized: bool
+    security_invoker: bool
+    reads: frozenset[QualifiedName]
+    privileges: dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: QualifiedName
+    signature: str
+    security_definer: bool
+    # API roles that may execute it.
+    executable_by: frozenset[str]
+    # Tables its body mentions by name (plain text search: function bodies are not parsed).
+    mentions: frozenset[QualifiedName]
+
+
+@dataclass
+class Catalog:
+    tables: dict[QualifiedName, Table]
+    foreign_keys: list[ForeignKey]
+    policies: list[Policy]
+    views: list[View]
+    functions: list[Function]
+    # Role names that exist on the server.
+    roles: frozenset[str]
+    server_version: int = 0
+
+    def table(self, name: QualifiedName) -> Table | None:
+        return self.tables.get(name)
+
+    def policies_on(self, table: QualifiedName) -> list[Policy]:
+        return [p for p in self.policies if p.table == table]
+
+    def policies_for(self, table: QualifiedName, command: str, role: str) -> list[Policy]:
+        return [p for p in self.policies_on(table) if p.applies_to(command, role)]
+
+    def describe_policies(self, table: QualifiedName, command: str, role: str) -> str:
+        found = self.policies_for(table, command, role)
+        if not found:
+            return f"no {command} policy for {role} on {table}"
+        return "; ".join(p.describe() for p in found)

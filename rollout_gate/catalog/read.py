@@ -1,0 +1,227 @@
+"""Read the catalog in a handful of set-based queries (no per-table round trips except none)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from rollout_gate.catalog.model import Catalog, Column, ForeignKey, Function, Policy, Table, View
+from rollout_gate.catalog.names import QualifiedName
+
+PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_COMMANDS = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}
+
+_TABLES = """
+select c.oid, n.nspname, c.relname, pg_get_userbyid(c.relowner), c.relrowsecurity, c.relforcerowsecurity,
+       (r.rolsuper or r.rolbypassrls), greatest(c.reltuples, 0)::bigint
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+join pg_roles r on r.oid = c.relowner
+where c.relkind in ('r', 'p') and not c.relispartition
+  and (n.nspname = any(%(schemas)s)
+       or (n.nspname, c.relname) in (select * from unnest(%(extra_schemas)s::text[], %(extra_names)s::text[])))
+"""
+
+_COLUMNS = """
+select a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
+       (a.attidentity = 'a' or a.attgenerated <> '')
+from pg_attribute a
+where a.attrelid = any(%(oids)s) and a.attnum > 0 and not a.attisdropped
+order by a.attrelid, a.attnum
+"""
+
+_INDEXES = """
+select i.indrelid, i.indisprimary, i.indisunique and i.indpred is null,
+       array(select a.attname from unnest(i.indkey) with ordinality k(attnum, ord)
+             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.ord),
+       (select a.attname from pg_attribute a where a.attrelid = i.indrelid and a.attnum = i.indkey[0]),
+       i.indexprs is null
+from pg_index i
+where i.indrelid = any(%(oids)s)
+"""
+
+_FOREIGN_KEYS = """
+select con.conname, cn.nspname, cc.relname,
+       array(select a.attname from unnest(con.conkey) with ordinality k(attnum, ord)
+             join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum order by k.ord),
+       pn.nspname, pc.relname,
+       array(select a.attname from unnest(con.confkey) with ordinality k(attnum, ord)
+             join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum order by k.ord),
+       con.convalidated
+from pg_constraint con
+join pg_class cc on cc.oid = con.conrelid join pg_namespace cn on cn.oid = cc.relnamespace
+join pg_class pc on pc.oid = con.confrelid join pg_namespace pn on pn.oid = pc.relnamespace
+where con.contype = 'f' and con.conrelid = any(%(oids)s) and con.conparentid = 0
+order by 2, 3, 1
+"""
+
+# A Var node in a stored policy expression means the policy looks at the row.
+_POLICIES = """
+select p.polrelid, p.polname, p.polcmd, p.polpermissive,
+       case when p.polroles = '{0}' then array['public']
+            else array(select rolname from pg_roles where oid = any(p.polroles) order by 1) end,
+       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
+       coalesce(p.polqual::text, '') || coalesce(p.polwithcheck::text, '') like '%%{VAR %%'
+from pg_policy p
+where p.polrelid = any(%(oids)s)
+order by p.polrelid, p.polname
+"""
+
+_VIEWS = """
+select v.oid, n.nspname, v.relname, v.relkind = 'm', coalesce(v.reloptions, '{}'),
+       array(select distinct format('%%s.%%s', dn.nspname, dc.relname)
+             from pg_rewrite rw
+             join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = rw.oid
+                             and d.refclassid = 'pg_class'::regclass and d.refobjid <> v.oid
+             join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
+             where rw.ev_class = v.oid)
+from pg_class v join pg_namespace n on n.oid = v.relnamespace
+where v.relkind in ('v', 'm') and n.nspname = any(%(schemas)s)
+"""
+
+_FUNCTIONS = """
+select p.oid, n.nspname, p.proname, p.oid::regprocedure::text, p.prosecdef, pg_get_functiondef(p.oid)
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p') and p.prosecdef
+"""
+
+
+def read_catalog(
+    conn: psycopg.Connection[Any],
+    schemas: Iterable[str],
+    *,
+    extra_tables: Iterable[QualifiedName] = (),
+    roles: Iterable[str] = (),
+) -> Catalog:
+    """Tables of `schemas` (plus `extra_tables` elsewhere, e.g. auth.users) and what `roles` may do with them."""
+    schemas = list(schemas)
+    extra = list(extra_tables)
+    existing_roles = frozenset(r for (r,) in conn.execute("select rolname from pg_roles").fetchall())
+    roles = [r for r in dict.fromkeys(roles) if r in existing_roles]
+    params: dict[str, Any] = {
+        "schemas": schemas,
+        "extra_schemas": [t.schema for t in extra],
+        "extra_names": [t.name for t in extra],
+    }
+    tables: dict[QualifiedName, Table] = {}
+    by_oid: dict[int, Table] = {}
+    for oid, schema, name, owner, rls, forced, bypass, estimate in conn.execute(_TABLES, params).fetchall():
+        table = Table(
+            name=QualifiedName(schema, name), owner=owner, columns={}, rls_enabled=rls, rls_forced=forced,
+            owner_bypasses_rls=bypass, rows_estimate=int(estimate),
+        )  # fmt: skip
+        tables[table.name] = by_oid[oid] = table
+    oids = list(by_oid)
+    params["oids"] = oids
+    for oid, name, type_, not_null, has_default, generated in conn.execute(_COLUMNS, params).fetchall():
+        by_oid[oid].columns[name] = Column(name, type_, not_null, has_default, generated)
+    _read_indexes(conn, params, by_oid)
+    for role in roles:
+        _read_privileges(conn, role, by_oid)
+    foreign_keys = [
+        ForeignKey(name, QualifiedName(cs, cn), tuple(ccols), QualifiedName(ps, pn), tuple(pcols), validated)
+        for name, cs, cn, ccols, ps, pn, pcols, validated in conn.execute(_FOREIGN_KEYS, params).fetchall()
+    ]
+    policies = [
+        Policy(by_oid[oid].name, name, _COMMANDS[cmd], tuple(proles), permissive, using, check, not has_var)
+        for oid, name, cmd, permissive, proles, using, check, has_var in conn.execute(_POLICIES, params).fetchall()
+    ]
+    version = int(conn.execute("select current_setting('server_version_num')").fetchone()[0])  # type: ignore[index]
+    return Catalog(
+        tables=tables,
+        foreign_keys=foreign_keys,
+        policies=policies,
+        views=_read_views(conn, params, roles),
+        functions=_read_functions(conn, params, roles, tables),
+        roles=existing_roles,
+        server_version=version,
+    )
+
+
+def _read_indexes(conn: psycopg.Connection[Any], params: dict[str, Any], by_oid: dict[int, Table]) -> None:
+    unique: dict[int, set[str]] = {}
+    unique_keys: dict[int, set[str]] = {}
+    leading: dict[int, set[str]] = {}
+    for oid, primary, is_unique, columns, first, plain in conn.execute(_INDEXES, params).fetchall():
+        if primary:
+            by_oid[oid].primary_key = tuple(columns)
+        if is_unique and plain:
+            unique_keys.setdefault(oid, set()).update(columns)
+            if len(columns) == 1:
+                unique.setdefault(oid, set()).update(columns)
+        if first:
+            leading.setdefault(oid, set()).add(first)
+    for oid, table in by_oid.items():
+        table.unique_columns = frozenset(unique.get(oid, ()))
+        table.unique_key_columns = frozenset(unique_keys.get(oid, ()))
+        table.index_leading_columns = frozenset(leading.get(oid, ()))
+
+
+def _read_privileges(conn: psycopg.Connection[Any], role: str, by_oid: dict[int, Table]) -> None:
+    # Table-level or column-level: a column grant is as good as a table grant to reach rows.
+    rows = conn.execute(
+        """
+        select c.oid,
+               has_table_privilege(%(role)s, c.oid, 'SELECT') or has_any_column_privilege(%(role)s, c.oid, 'SELECT'),
+               has_table_privilege(%(role)s, c.oid, 'INSERT') or has_any_column_privilege(%(role)s, c.oid, 'INSERT'),
+               has_table_privilege(%(role)s, c.oid, 'UPDATE') or has_any_column_privilege(%(role)s, c.oid, 'UPDATE'),
+               has_table_privilege(%(role)s, c.oid, 'DELETE'),
+               array(select a.attname from pg_attribute a
+                     where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                       and has_column_privilege(%(role)s, c.oid, a.attnum, 'UPDATE'))
+        from pg_class c where c.oid = any(%(oids)s)
+        """,
+        {"role": role, "oids": list(by_oid)},
+    ).fetchall()
+    for oid, *flags, updatable in rows:
+        table = by_oid[oid]
+        table.privileges[role] = frozenset(p for p, ok in zip(PRIVILEGES, flags, strict=True) if ok)
+        table.updatable_columns[role] = frozenset(updatable)
+
+
+def _read_views(conn: psycopg.Connection[Any], params: dict[str, Any], roles: list[str]) -> list[View]:
+    views = []
+    for oid, schema, name, materialized, options, reads in conn.execute(_VIEWS, params).fetchall():
+        invoker = any(
+            o.split("=", 1)[0] == "security_invoker" and o.split("=", 1)[1].lower() in ("true", "on", "1", "yes")
+            for o in options
+        )
+        privileges = {}
+        for role in roles:
+            got = conn.execute(
+                "select array(select p from unnest(%s::text[]) p where has_table_privilege(%s, %s::oid, p))",
+                (list(PRIVILEGES), role, oid),
+            ).fetchone()
+            privileges[role] = frozenset(got[0] if got else ())
+        read = frozenset(QualifiedName(*r.split(".", 1)) for r in reads)
+        views.append(View(QualifiedName(schema, name), materialized, invoker, read, privileges))
+    return views
+
+
+def _read_functions(
+    conn: psycopg.Connection[Any], params: dict[str, Any], roles: list[str], tables: dict[QualifiedName, Table]
+) -> list[Function]:
+    functions = []
+    for oid, schema, name, signature, definer, body in conn.execute(_FUNCTIONS, params).fetchall():
+        executable = frozenset(
+            role
+            for role in roles
+            if conn.execute("select has_function_privilege(%s, %s::oid, 'EXECUTE')", (role, oid)).fetchone()[0]  # type: ignore[index]
+        )
+        functions.append(
+            Function(QualifiedName(schema, name), signature, definer, executable, _mentioned(body or "", tables))
+        )
+    return functions
+
+
+def _mentioned(body: str, tables: dict[QualifiedName, Table]) -> frozenset[QualifiedName]:
+    """Tables a function body names: a word match on the table name (qualified or not); no SQL parsing."""
+    found = set()
+    for name in tables:
+        pattern = rf"(?<![\w.])(?:\"?{re.escape(name.schema)}\"?\s*\.\s*)?\"?{re.escape(name.name)}\"?(?![\w])"
+        if re.search(pattern, body, flags=re.IGNORECASE):
+            found.add(name)
+    return frozenset(found)

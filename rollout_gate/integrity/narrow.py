@@ -1,0 +1,172 @@
+"""Name the rows behind a differing bucket from the baseline's sums and the bucket's current rows.
+
+After the migration only the rows of differing buckets are fetched (key, k, r, key parts), a few
+hundred per bucket. With `d` = current sums - baseline sums, a bucket with one difference solves:
+
+- one row added: the current row whose (k, r) equals (d.k, d.r);
+- one row lost: its key hash is -d.k; for integer/uuid keys its key is -d.parts (checked by
+  hashing the recovered key in SQL); otherwise only the key hash is known;
+- one row changed (same keys, d.count == 0, d.k == 0): the row c for which replacing its row
+  hash by c.r - d.r explains d.mix = sum(k # r), i.e. (c.k ^ c.r) - (c.k ^ (c.r - d.r)) == d.mix.
+
+A bucket with several differences is reported as such (rare with ~256 rows per bucket).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollout_gate.integrity.fingerprint import KeyCodec, hashed_rows
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+# Upper bound on the rows fetched to narrow one table down.
+MAX_NARROWED_BUCKETS = 64
+
+
+@dataclass(frozen=True)
+class RowDiff:
+    kind: str  # lost | added | changed
+    key: str  # "id=..." or "key hash 0x..." when the key cannot be recovered
+    exact: bool = True
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True)
+class CurrentRow:
+    k: int
+    r: int
+    parts: tuple[int, ...]
+    key_text: tuple[str, ...] | None
+
+
+@dataclass
+class BucketSolution:
+    rows: list[RowDiff]
+    solved: bool
+
+
+def fetch_bucket_rows(
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: list[str],
+    codec: KeyCodec,
+    bits: int,
+    buckets: list[int],
+    *,
+    with_row: bool = True,
+) -> dict[int, list[CurrentRow]]:
+    """Current rows of `buckets` (a bounded second scan, only when something differs)."""
+    parts = codec.part_count() if codec.recoverable else 0
+    query = sql.SQL(
+        "select (k & {mask})::int, k, r, {parts} key_text from ({rows}) h where (k & {mask}) = any(%s)"
+    ).format(
+        mask=sql.Literal((1 << bits) - 1),
+        parts=sql.SQL("").join(sql.SQL("p{}, ").format(sql.SQL(str(i))) for i in range(parts)),
+        rows=hashed_rows(table, columns, codec, with_row=with_row, with_key_text=True),
+    )
+    out: dict[int, list[CurrentRow]] = {b: [] for b in buckets}
+    for bucket, k, r, *rest in conn.execute(query, (buckets,)).fetchall():
+        key_text = rest[-1]
+        out[bucket].append(
+            CurrentRow(int(k), int(r), tuple(int(p) for p in rest[:-1]), tuple(key_text) if key_text else None)
+        )
+    return out
+
+
+def solve_bucket(
+    conn: psycopg.Connection[Any],
+    codec: KeyCodec,
+    before: list[int] | None,
+    rows: list[CurrentRow],
+    *,
+    with_row: bool = True,
+) -> BucketSolution:
+    """The differing rows of one bucket, if a single difference explains the sums."""
+    now = _sums(rows, codec)
+    base = before if before is not None else [0] * len(now)
+    d = [a - b for a, b in zip(now, base, strict=True)]
+    count, dk, dr, dmix, dparts = d[0], d[1], d[2], d[3], d[4:]
+    if count == 1:
+        for row in rows:
+            if row.k == dk and (not with_row or row.r == dr):
+                return BucketSolution([RowDiff("added", _describe(codec, row.key_text, row.k))], True)
+    elif count == -1:
+        return BucketSolution([_lost(conn, codec, -dk, [-p for p in dparts])], True)
+    elif count == 0 and dk == 0 and with_row and dr != 0:
+        changed = []
+        for row in rows:
+            old = row.r - dr
+            if INT64_MIN <= old <= INT64_MAX and (row.k ^ row.r) - (row.k ^ old) == dmix:
+                changed.append(row)
+        if len(changed) == 1:
+            row = changed[0]
+            return BucketSolution([RowDiff("changed", _describe(codec, row.key_text, row.k))], True)
+    return BucketSolution([], False)
+
+
+def _sums(rows: list[CurrentRow], codec: KeyCodec) -> list[int]:
+    parts = codec.part_count() if codec.recoverable else 0
+    sums = [len(rows), sum(r.k for r in rows), sum(r.r for r in rows), sum(r.k ^ r.r for r in rows)]
+    return sums + [sum(r.parts[i] for r in rows) for i in range(parts)]
+
+
+def _lost(conn: psycopg.Connection[Any], codec: KeyCodec, key_hash: int, parts: list[int]) -> RowDiff:
+    if codec.recoverable and parts:
+        values = _decode(codec, parts)
+        if values is not None and _key_hash_of(conn, codec, values) == key_hash:
+            return RowDiff("lost", _describe(codec, tuple(values), key_hash))
+    return RowDiff("lost", _hash_only(codec, key_hash), exact=False)
+
+
+def _decode(codec: KeyCodec, parts: list[int]) -> list[str] | None:
+    values = []
+    it = iter(parts)
+    try:
+        for part in codec.parts:
+            if part == "int":
+                values.append(str(next(it)))
+            else:
+                high, low = next(it), next(it)
+                raw = high.to_bytes(8, "big", signed=True) + low.to_bytes(8, "big", signed=True)
+                values.append(str(uuid.UUID(bytes=raw)))
+    except (OverflowError, StopIteration):
+        return None  # not a single lost row after all
+    return values
+
+
+def _key_hash_of(conn: psycopg.Connection[Any], codec: KeyCodec, values: list[str]) -> int | None:
+    """The key hash the fingerprint query gives a row with this key (to confirm a recovered key)."""
+    types = ["bigint" if p == "int" else "uuid" for p in codec.parts]
+    literals = [sql.SQL("{}::{}").format(sql.Literal(v), sql.SQL(t)) for v, t in zip(values, types, strict=True)]
+    if codec.hash_function:
+        # The key column's own type (an int key may be integer or smallint): cast through the function's argument.
+        expr = sql.SQL("{}({}, 0)").format(sql.Identifier(codec.hash_function), literals[0])
+        if codec.hash_function != "hashint8extended" and types[0] == "bigint":
+            arg = {"hashint4extended": "integer", "hashint2extended": "smallint"}[codec.hash_function]
+            expr = sql.SQL("{}({}::{}, 0)").format(sql.Identifier(codec.hash_function), literals[0], sql.SQL(arg))
+    else:
+        expr = sql.SQL("hashtextextended(row({})::text, 0)").format(sql.SQL(", ").join(literals))
+    try:
+        with conn.transaction():
+            row = conn.execute(sql.SQL("select {}").format(expr)).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
+
+
+def _describe(codec: KeyCodec, key_text: tuple[str, ...] | None, key_hash: int) -> str:
+    if not codec.columns or key_text is None:
+        return _hash_only(codec, key_hash)
+    return ", ".join(f"{c}={v}" for c, v in zip(codec.columns, key_text, strict=True))
+
+
+def _hash_only(codec: KeyCodec, key_hash: int) -> str:
+    what = "row hash" if not codec.columns else "key hash"
+    return f"{what} {key_hash & 0xFFFFFFFFFFFFFFFF:#018x}"

@@ -1,0 +1,379 @@
+"""Behavioural isolation probes: act as real members and try to reach other tenants' rows.
+
+One transaction per sampled member, always rolled back. As admin, for every tenant table: pick two
+of the member's own rows, rows of another tenant B (preferably another sampled one) and plan the
+INSERT rows. Then impersonate the member and run every probe statement in its own savepoint (also
+rolled back):
+
+- select: no row of a tenant the member does not belong to is visible; positive control: the
+  member sees its own tenant's rows;
+- update / delete: statements aimed at B's rows touch 0 rows; control: the same on its own rows
+  touches them;
+- insert: a row keyed to B is rejected; control: the same row keyed to its own tenant is accepted;
+- move: setting its own row's tenant key to B is rejected (control: the no-op update);
+- spoof_insert / spoof_update: a column referencing the user table cannot be set to another user
+  (columns listed in `tenancy.probes.ownership_allow` are not probed);
+- anon_*: the anonymous role reads and writes nothing (control: the table has rows).
+
+A probe whose control fails, or that has nothing to aim at, is `inconclusive`, never `ok`.
+Write probes run only when the environment allows writes; otherwise transactions are read only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollout_gate.catalog.names import QualifiedName, qualify
+from rollout_gate.catalog.tenancy import TenancyModel, TenantTable
+from rollout_gate.isolation.impersonation import Impersonator
+from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, WRITE_OPS, Attempt, ProbeResult, ProbeRun
+from rollout_gate.isolation.rowgen import RowError, RowPlan, plan_row
+from rollout_gate.isolation.sampling import Member
+
+_COMMAND = {"select": "SELECT", "update": "UPDATE", "delete": "DELETE", "insert": "INSERT", "move": "UPDATE"}
+Plan = RowPlan | str  # a row to insert, or why none could be built
+
+
+@dataclass
+class _Aim:
+    """What the admin picked for one table before impersonating."""
+
+    table: TenantTable
+    key_type: str
+    own: list[str]
+    other_tenant: str | None = None
+    other: list[str] = field(default_factory=list)
+    outsider: str | None = None
+    plans: dict[str, Plan] = field(default_factory=dict)
+
+
+class ProbeRunner:
+    def __init__(self, conn: psycopg.Connection[Any], model: TenancyModel, *, writes: bool) -> None:
+        self.conn = conn
+        self.model = model
+        self.writes = writes
+        self.impersonator = Impersonator(model.config.impersonation)
+        self.run = ProbeRun(writes=writes)
+        self._allow = _allow_list(model.config.probes.ownership_allow)
+
+    def probe(self, members: list[Member]) -> ProbeRun:
+        started = time.perf_counter()
+        self.run.members = list(members)
+        for member in members:
+            self._member(member, [m for m in members if m is not member])
+        self._anon()
+        self.run.seconds = time.perf_counter() - started
+        return self.run
+
+    # -- statements ----------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self.writes:
+            self.conn.execute("set transaction read only")
+        self.conn.execute("set local statement_timeout = '30s'")
+        self.conn.execute("set local lock_timeout = '5s'")
+
+    def _run(self, query: sql.Composable, params: Any, fetch: bool) -> tuple[Any, ...] | Attempt:
+        self.run.statements += 1
+        try:
+            with self.conn.transaction(force_rollback=True):
+                cur = self.conn.execute(query, params)
+                if fetch:
+                    row = cur.fetchone()
+                    return tuple(row) if row else ()
+                return Attempt(cur.rowcount)
+        except psycopg.Error as exc:
+            message = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+            return Attempt(None, exc.sqlstate, message)
+
+    def _attempt(self, query: sql.Composable, params: Any = ()) -> Attempt:
+        result = self._run(query, params, fetch=False)
+        assert isinstance(result, Attempt)
+        return result
+
+    def _write_row(self, plan: RowPlan) -> Attempt:
+        return self._attempt(plan.insert(), (json.dumps(plan.values, default=str),))
+
+    def _add(self, op: str, table: TenantTable, actor: str, other: str | None, status: str, detail: str) -> None:
+        command = _COMMAND.get(op.removeprefix("anon_").removeprefix("spoof_"), "ALL")
+        role = (self.model.anon_role if op.startswith("anon_") else self.model.member_role) or ""
+        policies = self.model.catalog.describe_policies(table.name, command, role) if status == LEAK else ""
+        self.run.results.append(ProbeResult(op, str(table.name), actor, other, status, detail, policies))
+
+    # -- members -------------------------------------------------------------------------
+
+    def _member(self, member: Member, others: list[Member]) -> None:
+        with self.conn.transaction(force_rollback=True):
+            self._begin()
+            aims = [self._aim(t, member, others) for t in self.model.tenant_tables]
+            self.impersonator.member(self.conn, member.user_id, member.tenant_id, member.email)
+            actor = f"member of {member}"
+            for aim in aims:
+                self._select(member, aim, actor)
+                if self.writes:
+                    self._writes(aim, actor)
+                    self._spoofs(member, aim, actor)
+
+    def _aim(self, table: TenantTable, member: Member, others: list[Member]) -> _Aim:
+        key_type = self.model.table(table.name).columns[table.key].type
+        t, key, typ = table.name.ident, sql.Identifier(table.key), sql.SQL(key_type)
+        by_tenant = sql.SQL("select ctid::text from {} where {} = %s::{} limit %s").format(t, key, typ)
+        aim = _Aim(table, key_type, [r[0] for r in self.conn.execute(by_tenant, (member.tenant_id, 2)).fetchall()])
+        preferred = [o.tenant_id for o in others if o.tenant_id not in member.tenants]
+        row = self.conn.execute(
+            sql.SQL(
+                "select coalesce((select x from unnest(%s::text[]) with ordinality u(x, i) "
+                "where exists (select 1 from {t} where {key} = x::{typ}) order by i limit 1), "
+                "(select {key}::text from {t} where {key} is not null and not ({key} = any(%s::{typ}[])) limit 1))"
+            ).format(t=t, key=key, typ=typ),
+            (preferred, list(member.tenants)),
+        ).fetchone()
+        aim.other_tenant = row[0] if row else None
+        if aim.other_tenant is not None:
+            aim.other = [r[0] for r in self.conn.execute(by_tenant, (aim.other_tenant, 3)).fetchall()]
+        if self.writes and aim.own:
+            self._plan_rows(aim, member)
+        return aim
+
+    def _plan_rows(self, aim: _Aim, member: Member) -> None:
+        got = self.conn.execute(
+            sql.SQL("select to_jsonb(t) from {} t where ctid = %s::tid").format(aim.table.name.ident), (aim.own[0],)
+        ).fetchone()
+        template = got[0] if got else None
+        aim.outsider = self._outsider([member.tenant_id, *([aim.other_tenant] if aim.other_tenant else [])])
+
+        def plan(tenant: str | None, overrides: dict[str, Any] | None = None) -> Plan:
+            if template is None:
+                return "no template row"
+            try:
+                return plan_row(
+                    self.conn, self.model, aim.table, template, tenant=tenant, actor=member.user_id,
+                    outsider=aim.outsider, overrides=overrides,
+                )  # fmt: skip
+            except RowError as exc:
+                return str(exc)
+
+        home = None if aim.table.is_tenant_table else member.tenant_id
+        if not aim.table.is_tenant_table and aim.other_tenant is not None:
+            aim.plans["own"], aim.plans["other"] = plan(home), plan(aim.other_tenant)
+        for column in self.model.user_columns(aim.table.name):
+            if not _allowed(self._allow, aim.table.name, column, "insert") and aim.outsider is not None:
+                aim.plans[f"spoof:{column}"] = plan(home, {column: aim.outsider})
+        # The positive control of every spoofing probe: the same row, as the member would write it.
+        aim.plans["self"] = plan(home)
+
+    def _outsider(self, tenants: list[str]) -> str | None:
+        """A user who belongs to none of `tenants` (the "another user" of spoofing probes)."""
+        cfg, m = self.model.config, self.model.config.membership
+        row = self.conn.execute(
+            sql.SQL(
+                "select u.{ukey}::text from {users} u where not exists (select 1 from {members} m "
+                "where m.{muser} = u.{ukey} and m.{mtenant}::text = any(%s)) order by 1 limit 1"
+            ).format(
+                ukey=sql.Identifier(cfg.user_key),
+                users=self.model.user_table.ident,
+                members=self.model.membership_table.ident,
+                muser=sql.Identifier(m.user_column),
+                mtenant=sql.Identifier(m.tenant_column),
+            ),
+            (tenants,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def _select(self, member: Member, aim: _Aim, actor: str) -> None:
+        key, typ = sql.Identifier(aim.table.key), sql.SQL(aim.key_type)
+        foreign = sql.SQL("({key} is null or not ({key} = any(%(mine)s::{typ}[])))").format(key=key, typ=typ)
+        got = self._run(
+            sql.SQL(
+                "select count(*) filter (where {key} = any(%(mine)s::{typ}[])), count(*) filter (where {foreign}), "
+                "(array_agg(distinct coalesce({key}::text, 'NULL')) filter (where {foreign}))[1:3] from {t}"
+            ).format(key=key, typ=typ, foreign=foreign, t=aim.table.name.ident),
+            {"mine": list(member.tenants)},
+            fetch=True,
+        )
+        table, other = aim.table, aim.other_tenant
+        if isinstance(got, Attempt):
+            self._add("select", table, actor, other, INCONCLUSIVE, f"probe denied: {got}")
+            return
+        mine, theirs, examples = got
+        if theirs:
+            detail = f"saw {theirs} row(s) of other tenants (e.g. {', '.join(examples or [])})"
+            self._add("select", table, actor, (examples or [None])[0], LEAK, detail)
+        elif not aim.own:
+            self._add("select", table, actor, other, INCONCLUSIVE, "the member's tenant has no rows here")
+        elif not mine:
+            detail = "positive control failed: the member sees none of its own tenant's rows"
+            self._add("select", table, actor, other, INCONCLUSIVE, detail)
+        elif other is None:
+            self._add("select", table, actor, None, INCONCLUSIVE, "no other tenant has rows here")
+        else:
+            self._add("select", table, actor, other, OK, f"saw {mine} own row(s), none of other tenants")
+
+    def _writes(self, aim: _Aim, actor: str) -> None:
+        table, t = aim.table, aim.table.name.ident
+        ops = ("update", "delete") if table.is_tenant_table else WRITE_OPS
+        if not aim.own or aim.other_tenant is None:
+            why = "the member's tenant has no rows here" if not aim.own else "no other tenant has rows here"
+            for op in ops:
+                self._add(op, table, actor, aim.other_tenant, INCONCLUSIVE, why)
+            return
+        column = self._updatable(table)
+        control = Attempt(None, None, "no column is updatable by the member role")
+        if column is not None:
+            noop = sql.SQL("update {} set {c} = {c} where ctid = any(%s::tid[])").format(t, c=sql.Identifier(column))
+            control = self._attempt(noop, (aim.own,))
+            self._judge("update", aim, actor, control, self._attempt(noop, (aim.other,)))
+        else:
+            self._add("update", table, actor, aim.other_tenant, INCONCLUSIVE, f"probe denied: {control.error}")
+        delete = sql.SQL("delete from {} where ctid = any(%s::tid[])").format(t)
+        self._judge("delete", aim, actor, self._attempt(delete, (aim.own[:1],)), self._attempt(delete, (aim.other,)))
+        if table.is_tenant_table:
+            return
+        own, other = aim.plans.get("own", "no template row"), aim.plans.get("other", "no template row")
+        if isinstance(own, str) or isinstance(other, str):
+            reason = own if isinstance(own, str) else other
+            self._add("insert", table, actor, aim.other_tenant, INCONCLUSIVE, f"cannot build a row: {reason}")
+        else:
+            self._judge("insert", aim, actor, self._write_row(own), self._write_row(other))
+        if column == table.key:
+            move = sql.SQL("update {} set {} = %s::{} where ctid = any(%s::tid[])").format(
+                t, sql.Identifier(table.key), sql.SQL(aim.key_type)
+            )
+            self._judge("move", aim, actor, control, self._attempt(move, (aim.other_tenant, aim.own[:1])))
+        else:
+            self._add("move", table, actor, aim.other_tenant, INCONCLUSIVE, f"probe denied: {table.key} not updatable")
+
+    def _judge(self, op: str, aim: _Aim, actor: str, control: Attempt, result: Attempt) -> None:
+        """A write aimed at the other tenant: a leak if it touched rows; conclusive only with a passing control."""
+        table, other = aim.table, aim.other_tenant
+        if result.touched:
+            what = {
+                "update": f"changed {result.rows} row(s) of tenant {other}",
+                "delete": f"deleted {result.rows} row(s) of tenant {other}",
+                "insert": f"wrote a row keyed to tenant {other}",
+                "move": f"moved its own row to tenant {other}",
+            }[op]
+            self._add(op, table, actor, other, LEAK, what)
+        elif not control.touched:
+            self._add(op, table, actor, other, INCONCLUSIVE, f"positive control failed: on its own rows {control}")
+        else:
+            self._add(op, table, actor, other, OK, result.how_rejected)
+
+    def _updatable(self, table: TenantTable) -> str | None:
+        meta = self.model.table(table.name)
+        allowed = meta.updatable_columns.get(self.model.member_role, frozenset())
+        if table.key in allowed:
+            return table.key
+        return next((c for c, col in meta.columns.items() if c in allowed and not col.generated), None)
+
+    def _spoofs(self, member: Member, aim: _Aim, actor: str) -> None:
+        if not aim.own:
+            return
+        meta = self.model.table(aim.table.name)
+        for column in self.model.user_columns(aim.table.name):
+            own, spoof = aim.plans.get("self"), aim.plans.get(f"spoof:{column}")
+            if own is not None and spoof is not None:
+                if isinstance(own, str) or isinstance(spoof, str):
+                    reason = own if isinstance(own, str) else spoof
+                    self._add(
+                        "spoof_insert", aim.table, actor, None, INCONCLUSIVE, f"{column}: cannot build a row: {reason}"
+                    )
+                else:
+                    self._spoofed("spoof_insert", aim, column, actor, self._write_row(own), self._write_row(spoof))
+            updatable = column in meta.updatable_columns.get(self.model.member_role, frozenset())
+            if updatable and aim.outsider and not _allowed(self._allow, aim.table.name, column, "update"):
+                stmt = sql.SQL("update {} set {} = %s::{} where ctid = any(%s::tid[])").format(
+                    aim.table.name.ident, sql.Identifier(column), sql.SQL(meta.columns[column].type)
+                )
+                control = self._attempt(stmt, (member.user_id, aim.own[:1]))
+                self._spoofed(
+                    "spoof_update", aim, column, actor, control, self._attempt(stmt, (aim.outsider, aim.own[:1]))
+                )
+
+    def _spoofed(self, op: str, aim: _Aim, column: str, actor: str, control: Attempt, result: Attempt) -> None:
+        if result.touched:
+            verb = "wrote a row with" if op == "spoof_insert" else "set its row's"
+            self._add(op, aim.table, actor, None, LEAK, f"{verb} {column} = another user ({aim.outsider})")
+        elif not control.touched:
+            detail = f"{column}: positive control failed: the member's own version of the row: {control}"
+            self._add(op, aim.table, actor, None, INCONCLUSIVE, detail)
+        else:
+            self._add(op, aim.table, actor, None, OK, f"{column} = another user: {result.how_rejected}")
+
+    # -- anon ----------------------------------------------------------------------------
+
+    def _anon(self) -> None:
+        if self.model.anon_role is None:
+            return
+        with self.conn.transaction(force_rollback=True):
+            self._begin()
+            aims: list[tuple[TenantTable, list[str], Plan | None]] = []
+            for table in self.model.tenant_tables:
+                rows = self.conn.execute(
+                    sql.SQL("select ctid::text, to_jsonb(t) from {} t limit 2").format(table.name.ident)
+                ).fetchall()
+                plan: Plan | None = None
+                if self.writes and rows and not table.is_tenant_table:
+                    try:
+                        template = rows[0][1]
+                        plan = plan_row(
+                            self.conn, self.model, table, template, tenant=str(template[table.key]), actor=None,
+                            outsider=self._outsider([str(template[table.key])]),
+                        )  # fmt: skip
+                    except RowError as exc:
+                        plan = str(exc)
+                aims.append((table, [r[0] for r in rows], plan))
+            self.impersonator.anon(self.conn)
+            for table, ctids, plan in aims:
+                self._anon_table(table, ctids, plan)
+
+    def _anon_table(self, table: TenantTable, ctids: list[str], plan: Plan | None) -> None:
+        t = table.name.ident
+        if not ctids:
+            self._add("anon_select", table, "anon", None, INCONCLUSIVE, "the table is empty")
+            return
+        got = self._run(sql.SQL("select count(*) from {}").format(t), (), fetch=True)
+        if isinstance(got, Attempt):
+            self._add("anon_select", table, "anon", None, OK, f"read {got.how_rejected}")
+        else:
+            self._add("anon_select", table, "anon", None, LEAK if got[0] else OK, f"saw {got[0]} row(s)")
+        if not self.writes:
+            return
+        key = sql.Identifier(table.key)
+        statements: list[tuple[str, sql.Composable]] = [
+            ("anon_update", sql.SQL("update {} set {k} = {k} where ctid = any(%s::tid[])").format(t, k=key)),
+            ("anon_delete", sql.SQL("delete from {} where ctid = any(%s::tid[])").format(t)),
+        ]
+        for op, stmt in statements:
+            result = self._attempt(stmt, (ctids,))
+            detail = f"touched {result.rows} row(s)" if result.touched else result.how_rejected
+            self._add(op, table, "anon", None, LEAK if result.touched else OK, detail)
+        if isinstance(plan, RowPlan):
+            result = self._write_row(plan)
+            detail = "wrote a row" if result.touched else result.how_rejected
+            self._add("anon_insert", table, "anon", None, LEAK if result.touched else OK, detail)
+        elif isinstance(plan, str):
+            self._add("anon_insert", table, "anon", None, INCONCLUSIVE, f"cannot build a row: {plan}")
+
+
+def run_probes(conn: psycopg.Connection[Any], model: TenancyModel, members: list[Member], *, writes: bool) -> ProbeRun:
+    return ProbeRunner(conn, model, writes=writes).probe(members)
+
+
+def _allow_list(entries: tuple[str, ...]) -> set[tuple[QualifiedName, str, str | None]]:
+    out = set()
+    for entry in entries:
+        target, _, op = entry.partition(":")
+        table, _, column = target.rpartition(".")
+        out.add((qualify(table), column, op or None))
+    return out
+
+
+def _allowed(allow: set[tuple[QualifiedName, str, str | None]], table: QualifiedName, column: str, op: str) -> bool:
+    return (table, column, None) in allow or (table, column, op) in allow

@@ -1,0 +1,94 @@
+"""Pick the members to impersonate: one per sampled tenant, deterministically, favouring coverage.
+
+Candidates are one active member per tenant (an owner where there is one, never a read-only role
+when another exists), in an order fixed by a hash of the tenant id and the configured seed. From
+four times the sample size, the tenants with rows in the most tenant tables are kept, so that the
+probes' positive controls can run on as many tables as possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollout_gate.catalog.tenancy import TenancyModel
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    tenant_id: str
+    role: str
+    # Every tenant this member may legitimately see (all their active memberships).
+    tenants: tuple[str, ...]
+    email: str | None = None
+
+    def __str__(self) -> str:
+        return f"tenant {self.tenant_id} (user {self.user_id}, {self.role})"
+
+
+def sample_members(conn: psycopg.Connection[Any], model: TenancyModel, size: int, seed: int = 0) -> list[Member]:
+    cfg, m = model.config, model.config.membership
+    active = (
+        sql.SQL("m.{} = {}").format(sql.Identifier(m.status_column), sql.Literal(m.active_value))
+        if m.status_column
+        else sql.SQL("true")
+    )
+    ids = {
+        "members": model.membership_table.ident, "tenant": sql.Identifier(m.tenant_column),
+        "user": sql.Identifier(m.user_column), "role": sql.Identifier(m.role_column), "active": active,
+        "owner": sql.Literal(m.owner_role), "readonly": sql.Literal(list(m.read_only_roles)),
+    }  # fmt: skip
+    candidates = conn.execute(
+        sql.SQL(
+            "with c as (select distinct on (m.{tenant}) m.{tenant}::text as tenant, m.{user}::text as member, "
+            "m.{role}::text as role from {members} m where {active} "
+            "order by m.{tenant}, (m.{role}::text = {owner}) desc, (m.{role}::text = any({readonly}::text[])), "
+            "m.{user}::text) "
+            "select tenant, member, role from c order by hashtextextended(tenant || ':' || %s, 0) limit %s"
+        ).format(**ids),
+        (str(seed), size * 4),
+    ).fetchall()
+    if not candidates:
+        return []
+    coverage = {t: 0 for t, _, _ in candidates}
+    tenant_ids = list(coverage)
+    for table in model.tenant_tables:
+        key_type = model.table(table.name).columns[table.key].type
+        rows = conn.execute(
+            sql.SQL("select x from unnest(%s::text[]) x where exists (select 1 from {} t where t.{} = x::{})").format(
+                table.name.ident, sql.Identifier(table.key), sql.SQL(key_type)
+            ),
+            (tenant_ids,),
+        ).fetchall()
+        for (tenant,) in rows:
+            coverage[tenant] += 1
+    order = {t: i for i, t in enumerate(tenant_ids)}
+    chosen = sorted(candidates, key=lambda c: (-coverage[c[0]], order[c[0]]))[:size]
+    email_column = "email" if "email" in model.table(model.user_table).columns else None
+    members = []
+    for tenant, user, role in chosen:
+        tenants = conn.execute(
+            sql.SQL(
+                "select coalesce(array_agg(m.{tenant}::text order by 1), '{{}}') from {members} m "
+                "where m.{user}::text = %s and {active}"
+            ).format(**ids),
+            (user,),
+        ).fetchone()
+        email = None
+        if email_column:
+            row = conn.execute(
+                sql.SQL("select {}::text from {} where {}::text = %s").format(
+                    sql.Identifier(email_column), model.user_table.ident, sql.Identifier(cfg.user_key)
+                ),
+                (user,),
+            ).fetchone()
+            email = row[0] if row else None
+        own = tuple(tenants[0]) if tenants else (tenant,)
+        if cfg.impersonation.mode == "setting" and cfg.impersonation.setting_value == "tenant":
+            own = (tenant,)
+        members.append(Member(user, tenant, role, own, email))
+    return members

@@ -1,0 +1,41 @@
+"""Runbook: "`ensurePersonalWorkspace` runs on first login": calling it again, or concurrently, changes nothing."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from rollout_gate.catalog import TenancyModel
+from rollout_gate.integrity import workspace
+from rollout_gate.session import RolloutSession
+
+pytestmark = [pytest.mark.integrity, pytest.mark.criterion("personal_workspace_idempotent")]
+
+
+@pytest.fixture
+def workspace_function(target_db: psycopg.Connection, tenancy: TenancyModel) -> str:
+    """The target's personal-workspace function, checked to exist."""
+    name = tenancy.config.personal_workspace.function
+    if not name:
+        pytest.skip("inconclusive: tenancy.personal_workspace.function is not set")
+    if not workspace.function_exists(target_db, name):
+        pytest.fail(f"tenancy.personal_workspace.function: {name} does not exist on the target", pytrace=False)
+    return name
+
+
+def test_calling_it_twice_leaves_exactly_one_workspace(
+    workspace_function: str, target_db: psycopg.Connection, tenancy: TenancyModel, rollout: RolloutSession
+) -> None:
+    # Runs where writes are forbidden too: everything happens in a transaction that is rolled back.
+    reports = workspace.sequential(target_db, tenancy, rollout.run.prefix)
+    problems = [p for r in reports for p in r.problems]
+    assert not problems, f"{workspace_function} is not idempotent:\n" + "\n".join(problems)
+
+
+@pytest.mark.destructive
+def test_concurrent_calls_leave_exactly_one_workspace(
+    workspace_function: str, target_dsn: str, tenancy: TenancyModel, rollout: RolloutSession
+) -> None:
+    callers = tenancy.config.integrity.concurrent_calls
+    report = workspace.concurrent(target_dsn, tenancy, rollout.run.prefix, callers)
+    assert not report.problems, f"{workspace_function} under {callers} concurrent calls:\n" + "\n".join(report.problems)

@@ -1,0 +1,53 @@
+"""Runbook: "Zero RLS violations (cross-org data leaks)", shown by acting as members of several tenants."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from fixtures.database import review
+from rollout_gate.catalog import TenancyModel
+from rollout_gate.isolation.coverage import populated_tables
+from rollout_gate.isolation.results import ANON_OPS, READ_OPS, SPOOF_OPS, WRITE_OPS, ProbeRun
+
+pytestmark = pytest.mark.isolation
+
+
+def _judge(run: ProbeRun, ops: tuple[str, ...]) -> None:
+    verdict = run.verdict(ops)
+    assert not verdict.leaks, verdict.leak_report()
+    if not verdict.passed:
+        pytest.skip(verdict.why_inconclusive())
+    print(f"{run.summary()}\n{verdict.summary()}")
+
+
+@pytest.mark.criterion("zero_cross_tenant_access")
+def test_members_see_no_row_of_another_tenant(probe_run: ProbeRun) -> None:
+    _judge(probe_run, READ_OPS)
+
+
+@pytest.mark.destructive
+@pytest.mark.criterion("zero_cross_tenant_access")
+def test_members_cannot_change_insert_or_move_rows_across_tenants(probe_run: ProbeRun) -> None:
+    _judge(probe_run, WRITE_OPS)
+
+
+@pytest.mark.destructive
+@pytest.mark.criterion("zero_cross_tenant_access")
+def test_members_cannot_attribute_rows_to_another_user(probe_run: ProbeRun) -> None:
+    _judge(probe_run, SPOOF_OPS)
+
+
+@pytest.mark.criterion("zero_cross_tenant_access")
+def test_anonymous_role_reaches_no_tenant_row(probe_run: ProbeRun, tenancy: TenancyModel) -> None:
+    if tenancy.anon_role is None:
+        pytest.skip("inconclusive: the environment names no anonymous role (tenancy.impersonation.anon_role)")
+    _judge(probe_run, ANON_OPS)
+
+
+@pytest.mark.criterion("isolation_probe_coverage")
+def test_every_populated_tenant_table_was_probed(
+    request: pytest.FixtureRequest, probe_run: ProbeRun, tenancy: TenancyModel, target_db: psycopg.Connection
+) -> None:
+    findings = probe_run.coverage_gaps(populated_tables(target_db, tenancy), tenancy)
+    review(request, findings, "tenant tables with rows that no probe could cover")
