@@ -39,6 +39,8 @@ class Naming:
 
 @dataclass
 class TestUser:
+    __test__ = False  # a provisioned thing, not a pytest test class
+
     email: str
     password: str = field(repr=False)
     id: str
@@ -47,6 +49,8 @@ class TestUser:
 
 @dataclass
 class TestOrg:
+    __test__ = False  # a provisioned thing, not a pytest test class
+
     id: str
     name: str
     owner: TestUser
@@ -56,6 +60,8 @@ class TestOrg:
 
 @dataclass
 class TestInvitation:
+    __test__ = False  # a provisioned thing, not a pytest test class
+
     id: str
     org: TestOrg
     email: str

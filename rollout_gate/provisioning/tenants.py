@@ -64,3 +64,25 @@ def org_with_every_role(prov: Provisioner, label: str = "roles") -> RoleOrg:
     members = {role: users[role] for role in ("admin", "member", "viewer")}
     org = prov.org(users["owner"], f"{label}-org", members=members)
     return RoleOrg(org, users, {role: prov.session(user) for role, user in users.items()})
+
+
+@dataclass(frozen=True)
+class TwoOrgs:
+    """Organizations X and Y with one project each, a user in both, and a viewer in X."""
+
+    x: TestOrg
+    y: TestOrg
+    x_project: str
+    y_project: str
+    both: TestUser
+    viewer: TestUser
+
+
+def two_orgs_one_user(prov: Provisioner, label: str = "switch") -> TwoOrgs:
+    both, viewer = prov.user(f"{label}-both"), prov.user(f"{label}-viewer")
+    x = prov.org(prov.user(f"{label}-x-owner"), f"{label}-x", members={"member": both, "viewer": viewer})
+    y = prov.org(prov.user(f"{label}-y-owner"), f"{label}-y", members={"member": both})
+    x_project, y_project = prov.naming.name(f"{label}-x-project"), prov.naming.name(f"{label}-y-project")
+    prov.record(x, x.owner, "projects", name=x_project)
+    prov.record(y, y.owner, "projects", name=y_project)
+    return TwoOrgs(x, y, x_project, y_project, both, viewer)
