@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -22,6 +22,12 @@ class MailConfig(BaseModel):
 
     # A Maildir the target's SMTP sink delivers into. The local target uses its own sink.
     maildir: str | None = None
+
+    @field_validator("maildir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `${VAR:-}` expands to "": an unset optional reference means "no inbox".
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @dataclass(frozen=True)
