@@ -101,15 +101,20 @@ class FlagsConfig(_Strict):
     # Dotted path in the JSON document -> expected value, e.g. {"maintenance_mode": false}.
     expected: dict[str, bool | int | float | str | None] = Field(default_factory=dict)
 
-    blank_is_unset = field_validator("url", "file", mode="before")(_blank_to_none)
+    blank_is_unset = field_validator("url", "file", "auth_header", mode="before")(_blank_to_none)
 
     @model_validator(mode="after")
     def _one_source(self) -> FlagsConfig:
-        if bool(self.url) == bool(self.file):
-            raise ValueError("give exactly one of url or file")
-        if not self.expected:
+        # Neither (a `${VAR:-}` left unset) means not configured: the check is inconclusive.
+        if self.url and self.file:
+            raise ValueError("give either url or file, not both")
+        if self.configured and not self.expected:
             raise ValueError("expected: name at least one flag and its expected value")
         return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url or self.file)
 
 
 class ReadinessConfig(_Strict):

@@ -138,7 +138,8 @@ def read_flags(config: FlagsConfig, root: Path) -> Any:
             raise FlagsUnavailable(f"flags file {path}: {exc.strerror or type(exc).__name__}") from None
         except json.JSONDecodeError as exc:
             raise FlagsUnavailable(f"flags file {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
-    assert config.url is not None
+    if not config.url:
+        raise FlagsUnavailable("no flag source configured (url or file)")
     headers = {config.auth_header_name: config.auth_header.get_secret_value()} if config.auth_header else {}
     try:
         response = httpx.get(config.url, headers=headers, timeout=config.timeout, follow_redirects=False)

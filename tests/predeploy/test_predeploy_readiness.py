@@ -130,7 +130,8 @@ def test_flags_from_an_http_endpoint_with_a_secret_header(flag_server: str) -> N
 
 
 def test_flags_config_needs_one_source_and_expectations() -> None:
-    with pytest.raises(ValueError, match="exactly one of url or file"):
+    with pytest.raises(ValueError, match="either url or file, not both"):
         FlagsConfig(url="http://x", file="f.json", expected={"a": 1})
     with pytest.raises(ValueError, match="expected"):
         FlagsConfig(file="f.json")
+    assert not FlagsConfig.model_validate({"url": "", "expected": {"a": 1}}).configured  # ${FLAGS_URL:-} unset
