@@ -210,14 +210,14 @@ def run_squawk(files: list[Path], config: LintConfig, *, pg_version: str | None 
 
 def classify(
     rule: str, relation: tuple[str, bool] | None, sizes: TableSizes | None, config: LintConfig
-) -> tuple[Literal["fail", "warn"], str]:
-    """The mapped severity of one Squawk finding, and why (naming the table for size rules)."""
+) -> tuple[Literal["fail", "warn"], str] | None:
+    """The mapped severity of one Squawk finding and why (naming the table for size rules); None if off."""
     severity, why = SQUAWK_RULES.get(rule, UNMAPPED)
     severity = config.severity.get(rule, severity)
-    if severity in ("fail", "warn"):
-        return severity, why  # type: ignore[return-value]
     if severity == "off":
-        return "warn", "off"
+        return None
+    if severity != "size":
+        return severity, why
     if relation is None:
         return "fail", f"{why}; the table could not be told, assumed large"
     table, size = sizes.size(relation[0], is_index=relation[1]) if sizes else (relation[0], None)
@@ -246,9 +246,10 @@ def lint_squawk(
         if path in texts:
             stmt = sqltext.statement_at(statements[path], sqltext.offset_of(texts[path], line0, column))
             relation = sqltext.touched_relation(stmt) if stmt else None
-        severity, why = classify(rule, relation, sizes, config)
-        if why == "off":
+        mapped = classify(rule, relation, sizes, config)
+        if mapped is None:
             continue
+        severity, why = mapped
         findings.append(
             Finding(_display(path, root), line0 + 1, rule, severity, str(raw.get("message", "")).strip(), "squawk", why)
         )

@@ -70,6 +70,8 @@ class SetRun:
     directory: Path
     files: list[FileRun] = field(default_factory=list)
     locks: list[HeldLock] = field(default_factory=list)
+    # A sampler that could not read pg_locks leaves the lock report incomplete; it says so.
+    sampling_errors: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> FileRun | None:
@@ -159,6 +161,8 @@ def apply_set(dsn: str, directory: Path, *, interval: float = 0.02, sample_locks
             if sampler:
                 sampler.stop()
                 result.locks += _held(conn, path.name, sampler.first_seen, ended, before)
+                if sampler.error:
+                    result.sampling_errors.append(f"{path.name}: {sampler.error}")
             result.files.append(FileRun(path.name, ended - started, error))
             if error:
                 break

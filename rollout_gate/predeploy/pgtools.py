@@ -73,7 +73,9 @@ def read_only(dsn: str) -> str:
 
 
 def connect(dsn: str, *, readonly: bool = False, timeout: float = 10, **kwargs: Any) -> psycopg.Connection[Any]:
-    return psycopg.connect(read_only(dsn) if readonly else dsn, autocommit=True, connect_timeout=int(timeout), **kwargs)
+    # connect_timeout is whole seconds, and 0 would mean "wait forever".
+    timeout_s = max(1, round(timeout))
+    return psycopg.connect(read_only(dsn) if readonly else dsn, autocommit=True, connect_timeout=timeout_s, **kwargs)
 
 
 def run(

@@ -72,6 +72,7 @@ class Rehearsal:
         blocking = self.migration.blocking_locks()
         lines.append("longest locks blocking pre-existing tables:" if blocking else "no blocking lock was sampled")
         lines += [f"  {lock}" for lock in blocking[:limit]]
+        lines += [f"lock sampling incomplete: {error}" for error in self.migration.sampling_errors]
         if self.rollback is not None:
             lines.append(f"rollback set: {self.rollback.seconds:.3f}s")
         return lines
@@ -85,6 +86,7 @@ class Rehearsal:
                 "seconds": round(r.seconds, 4),
                 "files": [{"name": f.name, "seconds": round(f.seconds, 4), "error": f.error} for f in r.files],
                 "longest_locks": [lk.to_json() for lk in r.longest_locks(20)],
+                "sampling_errors": r.sampling_errors,
             }
 
         return {

@@ -76,12 +76,3 @@ class ScratchServer:
             raise ScratchRefused(f"refusing to drop {name!r}: not a scratch database")
         with pgtools.connect(self.admin_dsn, timeout=self.connect_timeout) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-    def leftovers(self) -> list[str]:
-        """Scratch databases of this run still on the server (none, unless a drop failed)."""
-        with pgtools.connect(self.admin_dsn, timeout=self.connect_timeout) as conn:
-            prefix = re.sub(r"[^a-z0-9_]", "_", f"{PREFIX}{self.run.run_id}_".lower())
-            rows = conn.execute(
-                "select datname from pg_database where starts_with(datname, %s) order by 1", (prefix,)
-            ).fetchall()
-        return [r[0] for r in rows]

@@ -116,6 +116,9 @@ def test_unmapped_and_style_rules_warn_and_overrides_apply(tmp_path: Path) -> No
     assert "prefer-bigint-over-int" in rules(report, "warn") and not report.failures
     assert "prefer-bigint-over-int" in rules(lint(migrations, back, severity={"prefer-bigint-over-int": "fail"}))
     assert "prefer-bigint-over-int" not in rules(lint(migrations, back, exclude=["prefer-bigint-over-int"]), "warn")
+    assert "prefer-bigint-over-int" not in rules(
+        lint(migrations, back, severity={"prefer-bigint-over-int": "off"}), "warn"
+    )
     assert classify("some-future-rule", None, LOCAL, LintConfig()) == ("warn", "not in the mapping")
 
 
@@ -189,3 +192,10 @@ def test_docs_table_lists_exactly_the_mapping() -> None:
     text = (ROOT / "docs" / "predeploy.md").read_text()
     documented = dict(re.findall(r"^\| `([a-z-]+)` \| (fail|warn|size) \|", text, re.M))
     assert documented == {rule: severity for rule, (severity, _why) in SQUAWK_RULES.items()}
+
+
+def test_a_size_rule_on_an_index_is_judged_by_its_table(tmp_path: Path) -> None:
+    migrations, back = migration_set(tmp_path, {"0001.sql": "reindex index public.time_entries_user_id_idx;\n"})
+    sizes = TableSizes(LARGE.tables, {"public.time_entries_user_id_idx": "public.time_entries"}, LARGE.rls_enabled)
+    [finding] = [f for f in lint(migrations, back, sizes=sizes).findings if f.rule == "require-concurrent-reindex"]
+    assert finding.severity == "fail" and "public.time_entries: ~9,000,000 rows" in finding.why
