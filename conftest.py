@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.mail",
     "fixtures.tenants",
     "fixtures.browser",
+    "fixtures.load",
 ]

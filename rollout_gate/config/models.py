@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
 from rollout_gate.e2e.config import E2eConfig
+from rollout_gate.load.config import LoadConfig
 from rollout_gate.mail import MailConfig
 from rollout_gate.phases import Phase
 from rollout_gate.predeploy.config import PredeployConfig
@@ -202,6 +203,8 @@ class Environment(Strict):
     mail: MailConfig = MailConfig()
     # Browser settings of the E2E suite (rollout_gate/e2e/config.py).
     e2e: E2eConfig = E2eConfig()
+    # The load phase and standalone Locust runs: virtual users, their mix, hard bounds (rollout_gate/load/config.py).
+    load: LoadConfig = LoadConfig()
     # Changes to the go/no-go criteria for this environment (rollout_gate/criteria/defaults.yaml).
     criteria: CriteriaSection = CriteriaSection()
 

@@ -1,0 +1,139 @@
+"""The virtual user: a real member of some tenants, doing the app's typical mix, checking every response.
+
+Imported only inside a Locust process (Locust monkey-patches the standard library on import).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from locust import FastHttpUser, between, task
+
+from rollout_gate.load.config import LoadConfig, LoadTask
+from rollout_gate.load.leaks import foreign_tenants
+from rollout_gate.load.observation import LEAK_PREFIX
+from rollout_gate.load.pool import NOTE_VAR, Member, MemberPool
+
+LOGIN_NAME = "sign-in"
+
+
+@dataclass
+class LoadPlan:
+    """What every virtual user of this process shares (set by the init listener)."""
+
+    config: LoadConfig
+    pool: MemberPool
+    sign_in_path: str
+    _next: itertools.count[int] = field(default_factory=itertools.count)
+
+    def next_member(self) -> Member:
+        return self.pool.members[next(self._next) % len(self.pool.members)]
+
+
+class TenantMember(FastHttpUser):
+    # Replaced from the environment's `load:` section by the init listener.
+    plan: LoadPlan | None = None
+    wait_time = between(0.0, 0.2)
+    abstract = False
+
+    def on_start(self) -> None:
+        assert self.plan is not None, "the rollout init listener did not run"
+        self.member = self.plan.next_member()
+        self.headers: dict[str, str] = {}
+        self.org_ids: tuple[str, ...] = ()
+        self.projects: dict[str, str | None] = {}
+        self._sign_in()
+
+    def _sign_in(self) -> bool:
+        assert self.plan is not None
+        body = {"email": self.member.email, "password": self.member.password}
+        with self.client.post(self.plan.sign_in_path, json=body, name=LOGIN_NAME, catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"sign-in answered {resp.status_code}")
+                return False
+            payload = _json(resp.text)
+            token = payload.get("access_token") if isinstance(payload, dict) else None
+            if not token:
+                resp.failure("sign-in returned no access_token")
+                return False
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.org_ids = self.member.org_ids or self._my_organizations()
+        return bool(self.org_ids)
+
+    def _my_organizations(self) -> tuple[str, ...]:
+        assert self.plan is not None
+        path = self.plan.config.organizations_path
+        with self.client.get(path, headers=self.headers, name="organizations", catch_response=True) as resp:
+            items = _items(resp.text) if resp.status_code == 200 else []
+            if not items:
+                resp.failure(f"{path} answered {resp.status_code} with no organizations")
+        return tuple(str(i["id"]).lower() for i in items if isinstance(i, dict) and "id" in i)
+
+    @task
+    def typical_request(self) -> None:
+        assert self.plan is not None
+        if not self.org_ids and not self._sign_in():
+            return  # counted as a login failure; the user tries again next time
+        tasks = self.plan.config.tasks
+        chosen = random.choices(tasks, weights=[t.weight for t in tasks])[0]
+        org_id = random.choice(self.org_ids)
+        body = chosen.json_body
+        if chosen.kind == "log_time":
+            project = self._a_project(org_id)
+            if project is None:
+                return  # an organization without projects has nowhere to log time
+            end = datetime.now(UTC)
+            note = os.environ.get(NOTE_VAR, "rg-test-load-")
+            body = {"project_id": project, "started_at": (end - timedelta(minutes=30)).isoformat(),
+                    "ended_at": end.isoformat(), "note": f"{note}load"}  # fmt: skip
+        self._request(chosen, org_id, body)
+
+    def _a_project(self, org_id: str) -> str | None:
+        assert self.plan is not None
+        if org_id not in self.projects:
+            path = self.plan.config.projects_path.replace("{org_id}", org_id)
+            resp = self.client.get(path, headers=self.headers, name="list projects")
+            items = _items(resp.text) if resp.status_code == 200 else []
+            self.projects[org_id] = str(items[0]["id"]) if items and isinstance(items[0], dict) else None
+        return self.projects[org_id]
+
+    def _request(self, chosen: LoadTask, org_id: str, body: dict[str, object] | None) -> None:
+        assert self.plan is not None
+        path = chosen.path.replace("{org_id}", org_id)
+        kwargs: dict[str, Any] = {"headers": self.headers, "name": chosen.name, "catch_response": True}
+        if body is not None:
+            kwargs["json"] = body
+        with self.client.request(chosen.method, path, **kwargs) as resp:
+            if resp.status_code not in chosen.expect_status:
+                resp.failure(f"{chosen.method} {chosen.name} answered {resp.status_code}")
+                return
+            text = resp.text or ""
+            leaked = foreign_tenants(
+                text,
+                _json(text),
+                mine=set(self.org_ids),
+                known_tenants=self.plan.pool.tenants,
+                tenant_fields=self.plan.config.tenant_fields,
+            )
+            if leaked:
+                sample = ", ".join(sorted(leaked)[:3])
+                resp.failure(f"{LEAK_PREFIX} {chosen.name} for {self.member.email} showed tenant(s) {sample}")
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text or "")
+    except ValueError:
+        return {}
+
+
+def _items(text: str | None) -> list[Any]:
+    payload = _json(text)
+    items = payload.get("items") if isinstance(payload, dict) else None
+    return items if isinstance(items, list) else []

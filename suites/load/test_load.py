@@ -1,0 +1,26 @@
+"""Runbook: "API p95 < 500 ms", "error rate < 1%", "error rate > 10% for 5 minutes -> roll back",
+"login failure rate > 10% -> roll back", "zero RLS violations" under concurrent load.
+
+The test checks that a bounded Locust run happened and handed its numbers over;
+the gate's load criteria judge those numbers (fail closed: too few requests is inconclusive).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rollout_gate.gate.measurements import MeasurementRecorder
+from rollout_gate.load.runner import LoadRun
+
+pytestmark = [pytest.mark.load, pytest.mark.destructive]
+
+# Locust's own exit codes when it ran to the end: the load verdict (GO, NO_GO, ROLLBACK, INCONCLUSIVE).
+VERDICT_CODES = {0, 1, 10, 11}
+
+
+def test_bounded_load_run_reports_its_measurements(load_run: LoadRun, gate_measurements: MeasurementRecorder) -> None:
+    if not load_run.result.is_file():
+        gate_measurements.record("load.p95_ms", None, error=f"Locust exited {load_run.returncode} without a result")
+        pytest.fail(f"Locust exited {load_run.returncode} without writing {load_run.result}:\n{load_run.tail}")
+    gate_measurements.record_file(load_run.result)
+    assert load_run.returncode in VERDICT_CODES, f"Locust did not run to the end:\n{load_run.tail}"
