@@ -83,7 +83,9 @@ where v.relkind in ('v', 'm') and n.nspname = any(%(schemas)s)
 """
 
 _FUNCTIONS = """
-select p.oid, n.nspname, p.proname, p.oid::regprocedure::text, p.prosecdef, pg_get_functiondef(p.oid)
+select p.oid, n.nspname, p.proname,
+       format('%%s.%%s(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+       p.prosecdef, pg_get_functiondef(p.oid)
 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
 where n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p') and p.prosecdef
 """

@@ -10,9 +10,10 @@ rolled back):
 - update / delete: statements aimed at B's rows touch 0 rows; control: the same on its own rows
   touches them;
 - insert: a row keyed to B is rejected; control: the same row keyed to its own tenant is accepted;
-- move: setting its own row's tenant key to B is rejected (control: the no-op update);
+- move: setting its own row's tenant key to B is rejected (control: setting it to its own tenant);
 - spoof_insert / spoof_update: a column referencing the user table cannot be set to another user
   (columns listed in `tenancy.probes.ownership_allow` are not probed);
+  move and spoof_update use `UPDATE ... WHERE CURRENT OF` (see `_set_current`);
 - anon_*: the anonymous role reads and writes nothing (control: the table has rows).
 
 A probe whose control fails, or that has nothing to aim at, is `inconclusive`, never `ok`.
@@ -47,6 +48,7 @@ class _Aim:
     table: TenantTable
     key_type: str
     own: list[str]
+    own_tenant: str = ""
     other_tenant: str | None = None
     other: list[str] = field(default_factory=list)
     outsider: str | None = None
@@ -97,6 +99,35 @@ class ProbeRunner:
         assert isinstance(result, Attempt)
         return result
 
+    def _set_current(self, aim: _Aim, column: str, type_: str, value: str | None) -> Attempt:
+        """`UPDATE ... SET column = value WHERE CURRENT OF` a cursor on one of the member's own rows.
+
+        A WHERE clause that reads the table (even `ctid = ...`) makes PostgreSQL check the new row
+        against the SELECT policies too, which hides a WITH CHECK that lets rows out; an unfiltered
+        UPDATE (what `PATCH /table` without a filter sends) does not. The cursor gives that blind
+        form for exactly one row.
+        """
+        self.run.statements += 1
+        t = aim.table.name.ident
+        try:
+            with self.conn.transaction(force_rollback=True):
+                self.conn.execute(
+                    sql.SQL("declare rg_probe cursor for select 1 from {} where ctid = %s::tid for update").format(t),
+                    (aim.own[0],),
+                )
+                if self.conn.execute("fetch rg_probe").fetchone() is None:
+                    return Attempt(None, "42501", "the member cannot lock its own row for update")
+                cur = self.conn.execute(
+                    sql.SQL("update {} set {} = %s::{} where current of rg_probe").format(
+                        t, sql.Identifier(column), sql.SQL(type_)
+                    ),
+                    (value,),
+                )
+                return Attempt(cur.rowcount)
+        except psycopg.Error as exc:
+            message = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+            return Attempt(None, exc.sqlstate, message)
+
     def _write_row(self, plan: RowPlan) -> Attempt:
         return self._attempt(plan.insert(), (json.dumps(plan.values, default=str),))
 
@@ -124,7 +155,8 @@ class ProbeRunner:
         key_type = self.model.table(table.name).columns[table.key].type
         t, key, typ = table.name.ident, sql.Identifier(table.key), sql.SQL(key_type)
         by_tenant = sql.SQL("select ctid::text from {} where {} = %s::{} limit %s").format(t, key, typ)
-        aim = _Aim(table, key_type, [r[0] for r in self.conn.execute(by_tenant, (member.tenant_id, 2)).fetchall()])
+        own = [r[0] for r in self.conn.execute(by_tenant, (member.tenant_id, 2)).fetchall()]
+        aim = _Aim(table, key_type, own, member.tenant_id)
         preferred = [o.tenant_id for o in others if o.tenant_id not in member.tenants]
         row = self.conn.execute(
             sql.SQL(
@@ -242,10 +274,9 @@ class ProbeRunner:
         else:
             self._judge("insert", aim, actor, self._write_row(own), self._write_row(other))
         if column == table.key:
-            move = sql.SQL("update {} set {} = %s::{} where ctid = any(%s::tid[])").format(
-                t, sql.Identifier(table.key), sql.SQL(aim.key_type)
-            )
-            self._judge("move", aim, actor, control, self._attempt(move, (aim.other_tenant, aim.own[:1])))
+            own_key = self._set_current(aim, table.key, aim.key_type, aim.own_tenant)
+            moved = self._set_current(aim, table.key, aim.key_type, aim.other_tenant)
+            self._judge("move", aim, actor, own_key, moved)
         else:
             self._add("move", table, actor, aim.other_tenant, INCONCLUSIVE, f"probe denied: {table.key} not updatable")
 
@@ -288,12 +319,10 @@ class ProbeRunner:
                     self._spoofed("spoof_insert", aim, column, actor, self._write_row(own), self._write_row(spoof))
             updatable = column in meta.updatable_columns.get(self.model.member_role, frozenset())
             if updatable and aim.outsider and not _allowed(self._allow, aim.table.name, column, "update"):
-                stmt = sql.SQL("update {} set {} = %s::{} where ctid = any(%s::tid[])").format(
-                    aim.table.name.ident, sql.Identifier(column), sql.SQL(meta.columns[column].type)
-                )
-                control = self._attempt(stmt, (member.user_id, aim.own[:1]))
+                type_ = meta.columns[column].type
+                control = self._set_current(aim, column, type_, member.user_id)
                 self._spoofed(
-                    "spoof_update", aim, column, actor, control, self._attempt(stmt, (aim.outsider, aim.own[:1]))
+                    "spoof_update", aim, column, actor, control, self._set_current(aim, column, type_, aim.outsider)
                 )
 
     def _spoofed(self, op: str, aim: _Aim, column: str, actor: str, control: Attempt, result: Attempt) -> None:

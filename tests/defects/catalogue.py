@@ -1,0 +1,164 @@
+"""The defect catalogue: each directory here is a migration set (the reference migrations, symlinked,
+plus one `0099_defect.sql`) with one defect, and this module says what must catch it.
+
+Rehearse one by hand: `ROLLOUT_MIGRATIONS_DIR=tests/defects/lost_rows pytest --env=local`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFECTS_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Catch:
+    """A criterion that must fail, the test that fails it, and what its failure message must name."""
+
+    criterion: str
+    test: str
+    mentions: tuple[str, ...]
+    marker: str
+
+
+@dataclass(frozen=True)
+class Defect:
+    name: str
+    catches: tuple[Catch, ...]
+
+    @property
+    def migrations(self) -> Path:
+        return DEFECTS_DIR / self.name
+
+    @property
+    def markers(self) -> str:
+        return " or ".join(sorted({c.marker for c in self.catches}))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+RLS_TABLES = "test_every_tenant_or_granted_table_has_row_level_security"
+RLS_POLICIES = "test_no_policy_or_function_lets_every_tenant_through"
+READS = "test_members_see_no_row_of_another_tenant"
+WRITES = "test_members_cannot_change_insert_or_move_rows_across_tenants"
+ANON = "test_anonymous_role_reaches_no_tenant_row"
+NO_LOSS = "test_every_pre_migration_row_is_unchanged"
+
+INTEGRITY = [
+    Defect("lost_rows", (Catch("zero_data_loss", NO_LOSS, ("public.time_entries", "lost 3: id="), "integrity"),)),
+    Defect("changed_row", (Catch("zero_data_loss", NO_LOSS, ("public.clients", "changed 1: id="), "integrity"),)),
+    Defect(
+        "dropped_column", (Catch("zero_data_loss", NO_LOSS, ("public.clients", "columns dropped: email"), "integrity"),)
+    ),
+    Defect(
+        "users_without_workspace",
+        (
+            Catch(
+                "every_user_has_workspace",
+                "test_every_user_has_an_active_membership",
+                ("auth.users: 2 users without an active membership",),
+                "integrity",
+            ),
+            Catch(
+                "every_organization_has_owner",
+                "test_every_organization_has_an_owner",
+                ("public.organizations: 2 tenants without an active 'owner' membership",),
+                "integrity",
+            ),
+        ),
+    ),
+    Defect(
+        "rows_without_tenant",
+        (
+            Catch(
+                "no_orphans",
+                "test_no_tenant_row_lacks_a_valid_tenant",
+                ("public.time_entries: 5 rows with NULL organization_id",),
+                "integrity",
+            ),
+        ),
+    ),
+    Defect(
+        "children_in_other_tenant",
+        (
+            Catch(
+                "no_orphans",
+                "test_children_belong_to_their_parents_tenant",
+                ("public.time_entries: 4 rows in another tenant than their parent", "projects(id)"),
+                "integrity",
+            ),
+        ),
+    ),
+]
+
+ISOLATION = [
+    Defect(
+        "rls_disabled",
+        (
+            Catch("rls_coverage", RLS_TABLES, ("public.projects: row level security is not enabled",), "isolation"),
+            Catch("zero_cross_tenant_access", READS, ("public.projects: SELECT as member of tenant",), "isolation"),
+        ),
+    ),
+    Defect(
+        "always_true_policy",
+        (
+            Catch(
+                "rls_coverage", RLS_POLICIES, ("public.clients policy clients_read_all", "USING (true)"), "isolation"
+            ),
+            Catch("zero_cross_tenant_access", READS, ("public.clients: SELECT", "clients_read_all"), "isolation"),
+        ),
+    ),
+    Defect(
+        "new_table_without_rls",
+        (
+            Catch("rls_coverage", RLS_TABLES, ("public.expenses: row level security is not enabled",), "isolation"),
+            Catch("zero_cross_tenant_access", READS, ("public.expenses: SELECT",), "isolation"),
+        ),
+    ),
+    Defect(
+        "anonymous_access",
+        (
+            Catch("zero_cross_tenant_access", ANON, ("public.projects: ANON_SELECT as anon: saw",), "isolation"),
+            Catch("rls_coverage", RLS_POLICIES, ("public.projects policy projects_public_read",), "isolation"),
+        ),
+    ),
+    Defect(
+        "cross_tenant_insert",
+        (
+            Catch(
+                "zero_cross_tenant_access",
+                WRITES,
+                ("public.clients: INSERT as member of tenant", "wrote a row keyed to tenant", "clients_insert_writers"),
+                "isolation",
+            ),
+        ),
+    ),
+    Defect(
+        "cross_tenant_update",
+        (
+            Catch(
+                "zero_cross_tenant_access",
+                WRITES,
+                ("public.projects: MOVE as member of tenant", "moved its own row to tenant", "projects_update_writers"),
+                "isolation",
+            ),
+        ),
+    ),
+    Defect(
+        "rls_not_forced",
+        (
+            Catch(
+                "rls_coverage",
+                RLS_TABLES,
+                ("public.time_entries: RLS is enabled but not forced", "rg_app"),
+                "isolation",
+            ),
+        ),
+    ),
+    Defect(
+        "anon_definer_function",
+        (Catch("rls_coverage", RLS_POLICIES, ("public.project_count(org uuid)", "executable by anon"), "isolation"),),
+    ),
+]
