@@ -32,7 +32,7 @@ class TableDiff:
     has_key: bool = True
 
     def of_kind(self, kind: str) -> list[RowDiff]:
-        return [r for r in self.rows if r.kind == kind]
+        return sorted((r for r in self.rows if r.kind == kind), key=lambda r: (len(r.key), r.key))
 
     def __str__(self) -> str:
         parts = list(self.problems)

@@ -231,7 +231,10 @@ class ProbeRunner:
         )
         table, other = aim.table, aim.other_tenant
         if isinstance(got, Attempt):
-            self._add("select", table, actor, other, INCONCLUSIVE, f"probe denied: {got}")
+            if not self._granted(table, "SELECT"):
+                self._add("select", table, actor, other, OK, f"not granted to {self.model.member_role}: {got}")
+            else:
+                self._add("select", table, actor, other, INCONCLUSIVE, f"probe denied: {got}")
             return
         mine, theirs, examples = got
         if theirs:
@@ -249,36 +252,49 @@ class ProbeRunner:
 
     def _writes(self, aim: _Aim, actor: str) -> None:
         table, t = aim.table, aim.table.name.ident
+        # An operation the role holds no privilege for is impossible for every tenant: settled by the grants.
+        column = self._updatable(table)
+        move_key = table.key if column == table.key else None
+        denied = {
+            "update": None if column else "no column is updatable",
+            "delete": None if self._granted(table, "DELETE") else "no DELETE privilege",
+            "insert": None if self._granted(table, "INSERT") else "no INSERT privilege",
+            "move": None if move_key else f"{table.key} is not updatable",
+        }
         ops = ("update", "delete") if table.is_tenant_table else WRITE_OPS
+        for op in ops:
+            if denied[op]:
+                self._add(
+                    op, table, actor, aim.other_tenant, OK, f"not granted to {self.model.member_role}: {denied[op]}"
+                )
+        pending = [op for op in ops if not denied[op]]
         if not aim.own or aim.other_tenant is None:
             why = "the member's tenant has no rows here" if not aim.own else "no other tenant has rows here"
-            for op in ops:
+            for op in pending:
                 self._add(op, table, actor, aim.other_tenant, INCONCLUSIVE, why)
             return
-        column = self._updatable(table)
-        control = Attempt(None, None, "no column is updatable by the member role")
-        if column is not None:
+        if "update" in pending and column is not None:
             noop = sql.SQL("update {} set {c} = {c} where ctid = any(%s::tid[])").format(t, c=sql.Identifier(column))
-            control = self._attempt(noop, (aim.own,))
-            self._judge("update", aim, actor, control, self._attempt(noop, (aim.other,)))
-        else:
-            self._add("update", table, actor, aim.other_tenant, INCONCLUSIVE, f"probe denied: {control.error}")
-        delete = sql.SQL("delete from {} where ctid = any(%s::tid[])").format(t)
-        self._judge("delete", aim, actor, self._attempt(delete, (aim.own[:1],)), self._attempt(delete, (aim.other,)))
-        if table.is_tenant_table:
-            return
-        own, other = aim.plans.get("own", "no template row"), aim.plans.get("other", "no template row")
-        if isinstance(own, str) or isinstance(other, str):
-            reason = own if isinstance(own, str) else other
-            self._add("insert", table, actor, aim.other_tenant, INCONCLUSIVE, f"cannot build a row: {reason}")
-        else:
-            self._judge("insert", aim, actor, self._write_row(own), self._write_row(other))
-        if column == table.key:
-            own_key = self._set_current(aim, table.key, aim.key_type, aim.own_tenant)
-            moved = self._set_current(aim, table.key, aim.key_type, aim.other_tenant)
+            self._judge("update", aim, actor, self._attempt(noop, (aim.own,)), self._attempt(noop, (aim.other,)))
+        if "delete" in pending:
+            delete = sql.SQL("delete from {} where ctid = any(%s::tid[])").format(t)
+            self._judge(
+                "delete", aim, actor, self._attempt(delete, (aim.own[:1],)), self._attempt(delete, (aim.other,))
+            )
+        if "insert" in pending:
+            own, other = aim.plans.get("own", "no template row"), aim.plans.get("other", "no template row")
+            if isinstance(own, str) or isinstance(other, str):
+                reason = own if isinstance(own, str) else other
+                self._add("insert", table, actor, aim.other_tenant, INCONCLUSIVE, f"cannot build a row: {reason}")
+            else:
+                self._judge("insert", aim, actor, self._write_row(own), self._write_row(other))
+        if "move" in pending and move_key is not None:
+            own_key = self._set_current(aim, move_key, aim.key_type, aim.own_tenant)
+            moved = self._set_current(aim, move_key, aim.key_type, aim.other_tenant)
             self._judge("move", aim, actor, own_key, moved)
-        else:
-            self._add("move", table, actor, aim.other_tenant, INCONCLUSIVE, f"probe denied: {table.key} not updatable")
+
+    def _granted(self, table: TenantTable, privilege: str) -> bool:
+        return privilege in self.model.table(table.name).privileges.get(self.model.member_role, frozenset())
 
     def _judge(self, op: str, aim: _Aim, actor: str, control: Attempt, result: Attempt) -> None:
         """A write aimed at the other tenant: a leak if it touched rows; conclusive only with a passing control."""
@@ -309,7 +325,7 @@ class ProbeRunner:
         meta = self.model.table(aim.table.name)
         for column in self.model.user_columns(aim.table.name):
             own, spoof = aim.plans.get("self"), aim.plans.get(f"spoof:{column}")
-            if own is not None and spoof is not None:
+            if own is not None and spoof is not None and self._granted(aim.table, "INSERT"):
                 if isinstance(own, str) or isinstance(spoof, str):
                     reason = own if isinstance(own, str) else spoof
                     self._add(
