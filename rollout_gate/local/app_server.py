@@ -49,7 +49,7 @@ class AppServer:
 
     def __init__(self, target: LocalTarget, environ: Mapping[str, str]) -> None:
         self.target = target
-        self.faults = Faults.parse(environ.get(FAULTS_VAR))  # a typo fails the deploy, loudly
+        self.faults_text = environ.get(FAULTS_VAR, "")
         self.base_env = {k: v for k, v in environ.items() if not k.startswith(("ROLLOUT_", "PYTEST_"))}
         state = target.project_root / target.loaded.env.local.state_dir
         self.log_path = state / "logs" / f"app-{target.run.run_id}-{target.run.worker_id}.log"
@@ -61,6 +61,10 @@ class AppServer:
         if self.proc is not None:
             assert self.url is not None
             return self.url
+        try:
+            faults = Faults.parse(self.faults_text)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None  # a typo fails the deploy, loudly
         self._apply_app_sql()
         self.sink.start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -75,7 +79,7 @@ class AppServer:
             "ROLLOUT_APP_PUBLIC_URL": url,
             "ROLLOUT_APP_SMTP_HOST": "127.0.0.1",
             "ROLLOUT_APP_SMTP_PORT": str(self.sink.port),
-            FAULTS_VAR: ",".join(sorted(self.faults)),
+            FAULTS_VAR: ",".join(sorted(faults)),
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "reference_app.app", "--fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
