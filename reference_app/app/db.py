@@ -36,7 +36,10 @@ class Principal:
     email: str
 
 
-def identity_statements(role: str, claims: dict[str, Any], *, local: bool) -> list[tuple[sql.Composable, tuple]]:
+Statement = tuple[sql.Composed | sql.SQL, tuple[Any, ...]]
+
+
+def identity_statements(role: str, claims: dict[str, Any], *, local: bool) -> list[Statement]:
     """The statements that make the transaction act as `role` with `claims`.
 
     `local=False` (session-level SET) would leak the identity to the next request that gets the

@@ -47,12 +47,14 @@ def maildir_for(target: LocalTarget) -> Path:
 class AppServer:
     """One reference app process (and its mail sink) for one local target database."""
 
-    def __init__(self, target: LocalTarget, environ: Mapping[str, str]) -> None:
+    def __init__(self, target: LocalTarget, environ: Mapping[str, str], log_dir: Path | None = None) -> None:
         self.target = target
         self.faults_text = environ.get(FAULTS_VAR, "")
         self.base_env = {k: v for k, v in environ.items() if not k.startswith(("ROLLOUT_", "PYTEST_"))}
         state = target.project_root / target.loaded.env.local.state_dir
-        self.log_path = state / "logs" / f"app-{target.run.run_id}-{target.run.worker_id}.log"
+        # In the report dir when the harness gives one (kept with the run's reports), else run state.
+        self.keep_log = log_dir is not None
+        self.log_path = (log_dir or state / "logs") / f"app-{target.run.run_id}-{target.run.worker_id}.log"
         self.sink = MailSink(maildir_for(target))
         self.proc: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
@@ -148,11 +150,13 @@ class AppServer:
         """Stop, and drop the mail of this target (the Maildir is run state, like the database)."""
         self.stop()
         shutil.rmtree(self.sink.maildir, ignore_errors=True)
+        if not self.keep_log:
+            self.log_path.unlink(missing_ok=True)
 
 
-def install(target: LocalTarget, environ: Mapping[str, str] | None = None) -> AppServer:
+def install(target: LocalTarget, environ: Mapping[str, str] | None = None, *, log_dir: Path | None = None) -> AppServer:
     """Deploy the reference app when the target reaches `deployed`; stop it before rollback and at close."""
-    server = AppServer(target, os.environ if environ is None else environ)
+    server = AppServer(target, os.environ if environ is None else environ, log_dir)
 
     def deploy(t: LocalTarget) -> None:
         t.app_url = server.start()
