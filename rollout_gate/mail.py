@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -35,6 +36,8 @@ class Mail:
     to: tuple[str, ...]
     subject: str
     text: str
+    # Arrival order: the sink's nanosecond stamp, else the Date header (other mail catchers).
+    received: float = 0.0
 
     def links(self, containing: str = "") -> list[str]:
         return [link for link in LINK.findall(self.text) if containing in link]
@@ -58,10 +61,7 @@ class Mailbox:
         if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
             return []
         box = mailbox.Maildir(self.path, create=False)
-        mails = []
-        for key in sorted(box.keys(), key=lambda k: box.get_message(k).get_date()):
-            mails.append(_parse(box.get_bytes(key)))
-        return mails
+        return sorted((_parse(box.get_bytes(key)) for key in box.iterkeys()), key=lambda mail: mail.received)
 
     def to(self, address: str) -> list[Mail]:
         wanted = address.lower()
@@ -88,4 +88,14 @@ def _parse(raw: bytes) -> Mail:
     body = message.get_body(preferencelist=("plain", "html"))
     text = body.get_content() if body is not None else ""
     recipients = tuple(part.strip().lower() for part in str(to).split(",") if part.strip())
-    return Mail(to=recipients, subject=str(message.get("Subject", "")), text=text)
+    return Mail(to=recipients, subject=str(message.get("Subject", "")), text=text, received=_received(message))
+
+
+def _received(message: EmailMessage) -> float:
+    stamp = message.get("X-Sink-Received-Ns")
+    if stamp and str(stamp).isdigit():
+        return int(str(stamp)) / 1e9
+    try:
+        return parsedate_to_datetime(str(message.get("Date"))).timestamp()
+    except (TypeError, ValueError):
+        return 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mailbox
 import socket
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ class MaildirHandler:
         message = mailbox.MaildirMessage(content if isinstance(content, bytes) else content.encode())
         # The envelope recipients are who the mail was really sent to (Bcc included).
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        # Arrival order, finer than the Maildir's one-second dates (a resent invitation must sort last).
+        message["X-Sink-Received-Ns"] = str(time.time_ns())
         self.maildir.add(message)
         return "250 Message accepted for delivery"
 
