@@ -34,6 +34,9 @@ class Fault(StrEnum):
     LAST_OWNER_CAN_LEAVE = "last_owner_can_leave"
     # The dashboard lists projects and entries of every organization of the user, not the selected one.
     DASHBOARD_IGNORES_ORG = "dashboard_ignores_org"
+    # Not a protection but the runbook's first worry: the API lists only rows created after the
+    # organization existed, so a migrated user's history vanishes from their personal workspace.
+    HIDE_PRE_MIGRATION_DATA = "hide_pre_migration_data"
 
 
 class Faults(frozenset[Fault]):

@@ -45,6 +45,10 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (ROLE_RULES, E2E),
         (f"{ROLE_RULES}::test_viewer_cannot_write", f"{E2E}::test_viewer_cannot_create_a_project[chromium]"),
     ),
+    Fault.HIDE_PRE_MIGRATION_DATA: (
+        ("suites/smoke",),
+        ("suites/smoke/test_smoke.py::test_personal_workspace_exists_with_pre_migration_data",),
+    ),
     Fault.DASHBOARD_IGNORES_ORG: (
         (E2E,),
         (f"{E2E}::test_switching_organizations_shows_only_that_organizations_data[chromium]",),

@@ -177,13 +177,15 @@ async def list_records(
     ctx: AppContext, principal: Principal, org_id: uuid.UUID, kind: Kind, *, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
     limit = max(1, min(limit, MAX_PAGE))
+    where = "organization_id = %(org)s"
+    if Fault.HIDE_PRE_MIGRATION_DATA in ctx.policy.faults:
+        where += " and created_at >= (select o.created_at from public.organizations o where o.id = %(org)s)"
     async with ctx.db.as_user(principal) as tx:
         await membership(tx, principal, org_id)
-        total = await tx.value(f"select count(*) from {kind.table} where organization_id = %s", (org_id,))
+        total = await tx.value(f"select count(*) from {kind.table} where {where}", {"org": org_id})
         items = await tx.all(
-            f"select {kind.select} from {kind.table} where organization_id = %s order by {kind.order} "
-            "limit %s offset %s",
-            (org_id, limit, max(0, offset)),
+            f"select {kind.select} from {kind.table} where {where} order by {kind.order} limit %(n)s offset %(skip)s",
+            {"org": org_id, "n": limit, "skip": max(0, offset)},
         )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
