@@ -63,6 +63,7 @@ class ProbeRunner:
         self.impersonator = Impersonator(model.config.impersonation)
         self.run = ProbeRun(writes=writes)
         self._allow = _allow_list(model.config.probes.ownership_allow)
+        self._outsiders: dict[tuple[str, ...], str | None] = {}
 
     def probe(self, members: list[Member]) -> ProbeRun:
         started = time.perf_counter()
@@ -80,6 +81,10 @@ class ProbeRunner:
             self.conn.execute("set transaction read only")
         self.conn.execute("set local statement_timeout = '30s'")
         self.conn.execute("set local lock_timeout = '5s'")
+        # "No row of another tenant" is only answered by looking at every visible row; with a
+        # LIMIT the planner bets on a sequential scan of the whole table, while the tenant key
+        # index reaches exactly the rows the policy lets through (often 20x faster).
+        self.conn.execute("set local enable_seqscan = off")
 
     def _run(self, query: sql.Composable, params: Any, fetch: bool) -> tuple[Any, ...] | Attempt:
         self.run.statements += 1
@@ -192,16 +197,25 @@ class ProbeRunner:
                 return str(exc)
 
         home = None if aim.table.is_tenant_table else member.tenant_id
+        # The member's own row: the positive control of the INSERT probe and of every spoofing probe.
+        own = aim.plans["own"] = aim.plans["self"] = plan(home)
         if not aim.table.is_tenant_table and aim.other_tenant is not None:
-            aim.plans["own"], aim.plans["other"] = plan(home), plan(aim.other_tenant)
+            aim.plans["other"] = plan(aim.other_tenant)
         for column in self.model.user_columns(aim.table.name):
             if not _allowed(self._allow, aim.table.name, column, "insert") and aim.outsider is not None:
-                aim.plans[f"spoof:{column}"] = plan(home, {column: aim.outsider})
-        # The positive control of every spoofing probe: the same row, as the member would write it.
-        aim.plans["self"] = plan(home)
+                spoof = own if isinstance(own, str) else RowPlan(own.table, {**own.values, column: aim.outsider})
+                if not isinstance(spoof, str):
+                    spoof.columns = list(spoof.values)
+                aim.plans[f"spoof:{column}"] = spoof
 
     def _outsider(self, tenants: list[str]) -> str | None:
         """A user who belongs to none of `tenants` (the "another user" of spoofing probes)."""
+        key = tuple(sorted(tenants))
+        if key not in self._outsiders:
+            self._outsiders[key] = self._find_outsider(tenants)
+        return self._outsiders[key]
+
+    def _find_outsider(self, tenants: list[str]) -> str | None:
         cfg, m = self.model.config, self.model.config.membership
         row = self.conn.execute(
             sql.SQL(
@@ -219,12 +233,14 @@ class ProbeRunner:
         return row[0] if row else None
 
     def _select(self, member: Member, aim: _Aim, actor: str) -> None:
+        # Existence, not counts: as cheap for a tenant of millions of rows as for one of ten.
         key, typ = sql.Identifier(aim.table.key), sql.SQL(aim.key_type)
         foreign = sql.SQL("({key} is null or not ({key} = any(%(mine)s::{typ}[])))").format(key=key, typ=typ)
         got = self._run(
             sql.SQL(
-                "select count(*) filter (where {key} = any(%(mine)s::{typ}[])), count(*) filter (where {foreign}), "
-                "(array_agg(distinct coalesce({key}::text, 'NULL')) filter (where {foreign}))[1:3] from {t}"
+                "select exists (select 1 from {t} where {key} = any(%(mine)s::{typ}[])), "
+                "(select array_agg(distinct k) from (select coalesce({key}::text, 'NULL') as k from {t} "
+                "where {foreign} limit 100) f)"
             ).format(key=key, typ=typ, foreign=foreign, t=aim.table.name.ident),
             {"mine": list(member.tenants)},
             fetch=True,
@@ -236,19 +252,25 @@ class ProbeRunner:
             else:
                 self._add("select", table, actor, other, INCONCLUSIVE, f"probe denied: {got}")
             return
-        mine, theirs, examples = got
-        if theirs:
-            detail = f"saw {theirs} row(s) of other tenants (e.g. {', '.join(examples or [])})"
-            self._add("select", table, actor, (examples or [None])[0], LEAK, detail)
+        sees_own, leaked = got
+        if leaked:
+            counted = self._run(
+                sql.SQL("select count(*) from {} where {}").format(aim.table.name.ident, foreign),
+                {"mine": list(member.tenants)},
+                fetch=True,
+            )
+            rows = counted[0] if isinstance(counted, tuple) and counted else "some"
+            detail = f"saw {rows} row(s) of other tenants (e.g. {', '.join(sorted(leaked)[:3])})"
+            self._add("select", table, actor, sorted(leaked)[0], LEAK, detail)
         elif not aim.own:
             self._add("select", table, actor, other, INCONCLUSIVE, "the member's tenant has no rows here")
-        elif not mine:
+        elif not sees_own:
             detail = "positive control failed: the member sees none of its own tenant's rows"
             self._add("select", table, actor, other, INCONCLUSIVE, detail)
         elif other is None:
             self._add("select", table, actor, None, INCONCLUSIVE, "no other tenant has rows here")
         else:
-            self._add("select", table, actor, other, OK, f"saw {mine} own row(s), none of other tenants")
+            self._add("select", table, actor, other, OK, "saw its own rows, none of other tenants")
 
     def _writes(self, aim: _Aim, actor: str) -> None:
         table, t = aim.table, aim.table.name.ident
