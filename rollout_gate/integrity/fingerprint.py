@@ -243,7 +243,7 @@ def fingerprint_table(
     if bucket_bits is None:
         bucket_bits = bucket_bits_for(_rows_estimate(conn, table))
     parts = codec.part_count() if codec.recoverable else 0
-    sums = [sql.SQL("sum(k)"), sql.SQL("sum(r)"), sql.SQL("sum(k # r)")]
+    sums: list[sql.Composable] = [sql.SQL("sum(k)"), sql.SQL("sum(r)"), sql.SQL("sum(k # r)")]
     sums += [sql.SQL("sum(p{})").format(sql.SQL(str(i))) for i in range(parts)]
     query = sql.SQL("select (k & {mask})::int as bucket, count(*), {sums} from ({rows}) h group by 1").format(
         mask=sql.Literal((1 << bucket_bits) - 1),

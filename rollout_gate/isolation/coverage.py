@@ -60,8 +60,8 @@ def coverage_findings(model: TenancyModel, conn: psycopg.Connection[Any] | None 
 def tables_in_scope(model: TenancyModel) -> dict[QualifiedName, str]:
     """Tables that need RLS, with why: tenant tables, and tables an API role can reach through a grant."""
     scope: dict[QualifiedName, str] = {}
-    for table in model.tenant_tables:
-        scope[table.name] = f"carries the tenant key {table.key}"
+    for tenant_table in model.tenant_tables:
+        scope[tenant_table.name] = f"carries the tenant key {tenant_table.key}"
     for name, table in model.catalog.tables.items():
         roles = [r for r in model.api_roles if table.granted_to(r)]
         if roles and name not in scope and name not in model.global_tables:

@@ -86,7 +86,7 @@ class ProbeRunner:
         # index reaches exactly the rows the policy lets through (often 20x faster).
         self.conn.execute("set local enable_seqscan = off")
 
-    def _run(self, query: sql.Composable, params: Any, fetch: bool) -> tuple[Any, ...] | Attempt:
+    def _run(self, query: sql.Composed | sql.SQL, params: Any, fetch: bool) -> tuple[Any, ...] | Attempt:
         self.run.statements += 1
         try:
             with self.conn.transaction(force_rollback=True):
@@ -99,7 +99,7 @@ class ProbeRunner:
             message = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
             return Attempt(None, exc.sqlstate, message)
 
-    def _attempt(self, query: sql.Composable, params: Any = ()) -> Attempt:
+    def _attempt(self, query: sql.Composed | sql.SQL, params: Any = ()) -> Attempt:
         result = self._run(query, params, fetch=False)
         assert isinstance(result, Attempt)
         return result
@@ -413,7 +413,7 @@ class ProbeRunner:
         if not self.writes:
             return
         key = sql.Identifier(table.key)
-        statements: list[tuple[str, sql.Composable]] = [
+        statements: list[tuple[str, sql.Composed]] = [
             ("anon_update", sql.SQL("update {} set {k} = {k} where ctid = any(%s::tid[])").format(t, k=key)),
             ("anon_delete", sql.SQL("delete from {} where ctid = any(%s::tid[])").format(t)),
         ]

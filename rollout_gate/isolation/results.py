@@ -47,7 +47,7 @@ class ProbeRun:
         gaps = []
         for name in populated:
             table = model.tenant_table_of(name)
-            ops = READ_OPS + ANON_OPS[:1]
+            ops: tuple[str, ...] = READ_OPS + ANON_OPS[:1]
             if self.writes:
                 ops += ("update", "delete") if table is not None and table.is_tenant_table else WRITE_OPS
             for op in ops:

@@ -27,7 +27,10 @@ def test_calling_it_twice_leaves_exactly_one_workspace(
     workspace_function: str, target_db: psycopg.Connection, tenancy: TenancyModel, rollout: RolloutSession
 ) -> None:
     # Runs where writes are forbidden too: everything happens in a transaction that is rolled back.
-    reports = workspace.sequential(target_db, tenancy, rollout.run.prefix)
+    try:
+        reports = workspace.sequential(target_db, tenancy, rollout.run.prefix)
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
+        pytest.skip(f"inconclusive: the target's role cannot write even in a rolled-back transaction ({exc.sqlstate})")
     problems = [p for r in reports for p in r.problems]
     assert not problems, f"{workspace_function} is not idempotent:\n" + "\n".join(problems)
 
