@@ -106,6 +106,11 @@ async def org_config(request: Request) -> Response:
     return Json(await organizations.config(context(request), bearer_principal(request), request.path_params["org_id"]))
 
 
+async def recent_entries(request: Request) -> Response:
+    limit = int_param(request, "limit", 20)
+    return Json(await records.recent_entries(context(request), bearer_principal(request), limit=limit))
+
+
 # -- members and invitations -------------------------------------------------------------------------
 
 
@@ -202,6 +207,7 @@ ROUTES: list[BaseRoute] = [
     Route("/auth/sign-up", sign_up, methods=["POST"]),
     Route("/auth/me", me, methods=["GET"]),
     Route("/auth/me", delete_me, methods=["DELETE"]),
+    Route("/api/me/recent-entries", recent_entries, methods=["GET"]),
     Route("/api/organizations", list_orgs, methods=["GET"]),
     Route("/api/organizations", create_org, methods=["POST"]),
     Route("/api/organizations/ensure-personal-workspace", ensure_personal_workspace, methods=["POST"]),

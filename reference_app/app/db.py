@@ -54,6 +54,7 @@ def identity_statements(role: str, claims: dict[str, Any], *, local: bool) -> li
 
 class Database:
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.dsn = dsn
         self.pool = AsyncConnectionPool(
             dsn,
             min_size=min_size,
@@ -62,21 +63,39 @@ class Database:
             kwargs={"autocommit": False, "row_factory": dict_row},
             name="reference-app",
         )
-        # Transaction-scoped identity; a later fault flag flips exactly this.
+        # Transaction-scoped identity; the `session_level_set` fault flag flips exactly this.
         self.local_identity = True
+        self._shared: AsyncConnection[Any] | None = None
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=30)
 
     async def close(self) -> None:
+        if self._shared is not None:
+            await self._shared.close()
         await self.pool.close()
 
     @asynccontextmanager
     async def _as(self, role: str, claims: dict[str, Any]) -> AsyncIterator[Tx]:
+        if not self.local_identity:
+            async with self._session_level(role, claims) as tx:
+                yield tx
+            return
         async with self.pool.connection() as conn, conn.transaction():
-            for statement, params in identity_statements(role, claims, local=self.local_identity):
+            for statement, params in identity_statements(role, claims, local=True):
                 await conn.execute(statement, params)
             yield Tx(conn)
+
+    @asynccontextmanager
+    async def _session_level(self, role: str, claims: dict[str, Any]) -> AsyncIterator[Tx]:
+        """The bug the `session_level_set` flag rehearses: SET (not SET LOCAL) on a connection every
+        request shares, with no transaction around the request. Between one request's SET and its
+        query, another request's SET can run: the query then acts as someone else."""
+        if self._shared is None:
+            self._shared = await AsyncConnection.connect(self.dsn, autocommit=True, row_factory=dict_row)
+        for statement, params in identity_statements(role, claims, local=False):
+            await self._shared.execute(statement, params)
+        yield Tx(self._shared)
 
     def as_user(self, principal: Principal) -> Any:
         """A transaction acting as the signed-in user: RLS applies."""

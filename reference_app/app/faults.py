@@ -34,6 +34,14 @@ class Fault(StrEnum):
     LAST_OWNER_CAN_LEAVE = "last_owner_can_leave"
     # The dashboard lists projects and entries of every organization of the user, not the selected one.
     DASHBOARD_IGNORES_ORG = "dashboard_ignores_org"
+    # Identity applied with a session-level SET on a connection that concurrent requests share, instead
+    # of SET LOCAL inside each request's transaction: one request can run with another's identity. Only
+    # concurrency shows it (a single user in sequence always finds its own identity in place).
+    SESSION_LEVEL_SET = "session_level_set"
+    # Listing projects takes 600 ms longer (a missing index, a slow query): p95 breaks under load.
+    SLOW_PROJECTS = "slow_projects"
+    # Listing projects answers 500 (a broken deploy of one endpoint): the error rate breaks under load.
+    FAILING_PROJECTS = "failing_projects"
     # Not a protection but the runbook's first worry: the API lists only rows created after the
     # organization existed, so a migrated user's history vanishes from their personal workspace.
     HIDE_PRE_MIGRATION_DATA = "hide_pre_migration_data"

@@ -17,6 +17,7 @@ from reference_app.app.authz import Policy
 from reference_app.app.context import AppContext
 from reference_app.app.db import Database
 from reference_app.app.errors import AppError
+from reference_app.app.faults import Fault
 from reference_app.app.http import Json
 from reference_app.app.mailer import Mailer
 from reference_app.app.metrics import MetricsMiddleware, Registry
@@ -52,6 +53,7 @@ def _to_sign_in(request: Request) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+    db.local_identity = Fault.SESSION_LEVEL_SET not in settings.faults
     ctx = AppContext(
         settings=settings,
         db=db,

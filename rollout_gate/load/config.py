@@ -31,7 +31,8 @@ DEFAULT_TASKS: tuple[LoadTask, ...] = (
     LoadTask(name="list projects", path="/api/organizations/{org_id}/projects?limit=20", weight=5),
     LoadTask(name="list time entries", path="/api/organizations/{org_id}/time-entries?limit=20", weight=3),
     LoadTask(name="org config", path="/api/organizations/{org_id}/config", weight=2),
-    LoadTask(name="organizations (dashboard)", path="/api/organizations", weight=2),
+    LoadTask(name="dashboard: recent entries", path="/api/me/recent-entries?limit=20", weight=3),
+    LoadTask(name="organizations", path="/api/organizations", weight=1),
     LoadTask(
         name="log time",
         kind="log_time",

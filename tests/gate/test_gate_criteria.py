@@ -66,9 +66,10 @@ def test_environment_thresholds_feed_the_defaults() -> None:
     [
         ("zero_cross_tenant_access", "staging", [Phase.POST_MIGRATION], Action.NO_GO),
         ("zero_cross_tenant_access", "staging", [Phase.POST_DEPLOY], Action.NO_GO),
-        ("zero_cross_tenant_access", "production", [Phase.POST_MIGRATION], Action.NO_GO),
+        ("zero_cross_tenant_access", "production", [Phase.POST_MIGRATION], Action.ROLLBACK),
         ("zero_cross_tenant_access", "production", [Phase.POST_DEPLOY], Action.ROLLBACK),
-        ("rls_coverage", "production", [Phase.POST_MIGRATION, Phase.POST_DEPLOY], Action.ROLLBACK),
+        ("rls_coverage", "production", [Phase.POST_MIGRATION], Action.ROLLBACK),
+        ("rls_coverage", "staging", [Phase.POST_MIGRATION], Action.NO_GO),
         ("zero_data_loss", "staging", [Phase.POST_MIGRATION], Action.NO_GO),
         ("zero_data_loss", "production", [Phase.POST_MIGRATION], Action.ROLLBACK),
         ("smoke", "production", [Phase.POST_DEPLOY], Action.ROLLBACK),

@@ -7,6 +7,7 @@ gets a 500 (`database_denied`), never a silent success.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 
 from reference_app.app.context import AppContext, db_errors
 from reference_app.app.db import Principal, Tx
-from reference_app.app.errors import bad_request, database_denied, forbidden, not_found
+from reference_app.app.errors import AppError, bad_request, database_denied, forbidden, not_found
 from reference_app.app.faults import Fault
 from reference_app.app.services.organizations import membership
 
@@ -177,6 +178,11 @@ async def list_records(
     ctx: AppContext, principal: Principal, org_id: uuid.UUID, kind: Kind, *, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
     limit = max(1, min(limit, MAX_PAGE))
+    if kind.segment == "projects":
+        if Fault.FAILING_PROJECTS in ctx.policy.faults:
+            raise AppError(500, "internal", "listing projects failed")
+        if Fault.SLOW_PROJECTS in ctx.policy.faults:
+            await asyncio.sleep(0.6)
     where = "organization_id = %(org)s"
     if Fault.HIDE_PRE_MIGRATION_DATA in ctx.policy.faults:
         where += " and created_at >= (select o.created_at from public.organizations o where o.id = %(org)s)"
@@ -283,3 +289,18 @@ async def dashboard(ctx: AppContext, principal: Principal, org_id: uuid.UUID, *,
             {"org": org_id},
         )
     return {"membership": member, "projects": projects, "entries": recent, "counts": counts}
+
+
+async def recent_entries(ctx: AppContext, principal: Principal, *, limit: int = 20) -> dict[str, Any]:
+    """The signed-in user's latest time entries across all their organizations (the dashboard's feed).
+
+    Written the Supabase way: `auth.uid()` and RLS decide whose rows these are, not a filter built
+    from the token, so it is exactly as right as the identity the transaction carries.
+    """
+    async with ctx.db.as_user(principal) as tx:
+        items = await tx.all(
+            "select id, organization_id, project_id, started_at, ended_at, note from public.time_entries"
+            " where user_id = auth.uid() order by started_at desc, id limit %s",
+            (max(1, min(limit, MAX_PAGE)),),
+        )
+    return {"items": items}
