@@ -55,7 +55,7 @@ def locust(locustfile: Path, host: str, users: int, seconds: int, workers: int) 
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         procs = [
-            subprocess.Popen(base + ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+            subprocess.Popen([*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(workers)
         ]  # fmt: skip
@@ -86,7 +86,8 @@ def main() -> None:
             locustfile = Path(tmp) / "health.py"
             locustfile.write_text(LOCUSTFILE)
             print(
-                f"cores: {os.cpu_count()}, users: {args.users}, {args.seconds}s per run, target {target.base_url}/health"
+                f"cores: {os.cpu_count()}, users: {args.users}, {args.seconds}s per run, "
+                f"target {target.base_url}/health"
             )
             one = locust(locustfile, target.base_url, args.users, args.seconds, workers=0)
             print(f"1 Locust process:        {one:8.0f} req/s")
