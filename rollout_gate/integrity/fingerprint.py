@@ -181,10 +181,20 @@ def bucket_bits_for(rows_estimate: int) -> int:
 
 
 def hashed_rows(
-    table: str, columns: Iterable[str], codec: KeyCodec, *, with_row: bool = True, with_key_text: bool = False
+    table: str,
+    columns: Iterable[str],
+    codec: KeyCodec,
+    *,
+    with_row: bool = True,
+    with_key_text: bool = False,
+    bucket_bits: int | None = None,
 ) -> sql.Composed:
     """`select k, r, parts... from table offset 0`: each row's hashes computed once (offset 0 keeps the
-    planner from inlining the subquery and computing the row hash once per aggregate)."""
+    planner from inlining the subquery and computing the row hash once per aggregate).
+
+    With `bucket_bits`, only rows whose bucket is in the array parameter `%s`: the filter runs in the
+    scan, so the row hash is computed for those rows only.
+    """
     relation = qualify(table).ident
     cols = list(columns)
     row_text = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in cols))
@@ -207,7 +217,10 @@ def hashed_rows(
             if texts
             else sql.SQL("null::text[] as key_text")
         )
-    return sql.SQL("select {} from {} offset 0").format(sql.SQL(", ").join(items), relation)
+    where: sql.Composable = sql.SQL("")
+    if bucket_bits is not None:
+        where = sql.SQL(" where ({} & {}) = any(%s)").format(key_hash, sql.Literal((1 << bucket_bits) - 1))
+    return sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
 
 
 def _part_expressions(codec: KeyCodec) -> list[sql.Composable]:

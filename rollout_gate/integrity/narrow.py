@@ -64,12 +64,10 @@ def fetch_bucket_rows(
 ) -> dict[int, list[CurrentRow]]:
     """Current rows of `buckets` (a bounded second scan, only when something differs)."""
     parts = codec.part_count() if codec.recoverable else 0
-    query = sql.SQL(
-        "select (k & {mask})::int, k, r, {parts} key_text from ({rows}) h where (k & {mask}) = any(%s)"
-    ).format(
+    query = sql.SQL("select (k & {mask})::int, k, r, {parts} key_text from ({rows}) h").format(
         mask=sql.Literal((1 << bits) - 1),
         parts=sql.SQL("").join(sql.SQL("p{}, ").format(sql.SQL(str(i))) for i in range(parts)),
-        rows=hashed_rows(table, columns, codec, with_row=with_row, with_key_text=True),
+        rows=hashed_rows(table, columns, codec, with_row=with_row, with_key_text=True, bucket_bits=bits),
     )
     out: dict[int, list[CurrentRow]] = {b: [] for b in buckets}
     for bucket, k, r, *rest in conn.execute(query, (buckets,)).fetchall():
