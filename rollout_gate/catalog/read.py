@@ -227,3 +227,17 @@ def _mentioned(body: str, tables: dict[QualifiedName, Table]) -> frozenset[Quali
         if re.search(pattern, body, flags=re.IGNORECASE):
             found.add(name)
     return frozenset(found)
+
+
+def rls_restriction(conn: psycopg.Connection[Any]) -> str | None:
+    """Why this connection may not see every row (None when it may: superuser or BYPASSRLS)."""
+    row = conn.execute(
+        "select current_user, rolsuper or rolbypassrls from pg_roles where rolname = current_user"
+    ).fetchone()
+    if row is None or row[1]:
+        return None
+    return (
+        f"the target connection logs in as {row[0]}, which is neither superuser nor BYPASSRLS: row level "
+        "security would hide rows from the checks themselves; connect as a role that bypasses RLS "
+        "(on Supabase: postgres), e.g. through target.admin_database_url"
+    )

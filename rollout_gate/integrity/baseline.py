@@ -9,16 +9,21 @@ from pathlib import Path
 
 import psycopg
 
+from rollout_gate.catalog.read import rls_restriction
 from rollout_gate.config.models import Environment
-from rollout_gate.integrity.fingerprint import Snapshot, take_snapshot
+from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, take_snapshot
 
 
 def capture(dsn: str, schemas: list[str], path: Path, *, tables: Iterable[str] = ()) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`."""
     # One consistent view of all tables, without blocking writers.
-    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
-        conn.execute("set transaction isolation level repeatable read, read only")
-        snapshot = take_snapshot(conn, schemas, tables=tables)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        problem = rls_restriction(conn)
+        if problem:
+            raise BaselineError(problem)
+        with conn.transaction():
+            conn.execute("set transaction isolation level repeatable read, read only")
+            snapshot = take_snapshot(conn, schemas, tables=tables)
     save_atomically(snapshot, path)
     return snapshot
 

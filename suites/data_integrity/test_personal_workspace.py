@@ -13,22 +13,22 @@ pytestmark = [pytest.mark.integrity, pytest.mark.criterion("personal_workspace_i
 
 
 @pytest.fixture
-def workspace_function(target_db: psycopg.Connection, tenancy: TenancyModel) -> str:
+def workspace_function(admin_db: psycopg.Connection, tenancy: TenancyModel) -> str:
     """The target's personal-workspace function, checked to exist."""
     name = tenancy.config.personal_workspace.function
     if not name:
         pytest.skip("inconclusive: tenancy.personal_workspace.function is not set")
-    if not workspace.function_exists(target_db, name):
+    if not workspace.function_exists(admin_db, name):
         pytest.fail(f"tenancy.personal_workspace.function: {name} does not exist on the target", pytrace=False)
     return name
 
 
 def test_calling_it_twice_leaves_exactly_one_workspace(
-    workspace_function: str, target_db: psycopg.Connection, tenancy: TenancyModel, rollout: RolloutSession
+    workspace_function: str, admin_db: psycopg.Connection, tenancy: TenancyModel, rollout: RolloutSession
 ) -> None:
     # Runs where writes are forbidden too: everything happens in a transaction that is rolled back.
     try:
-        reports = workspace.sequential(target_db, tenancy, rollout.run.prefix)
+        reports = workspace.sequential(admin_db, tenancy, rollout.run.prefix)
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
         pytest.skip(f"inconclusive: the target's role cannot write even in a rolled-back transaction ({exc.sqlstate})")
     problems = [p for r in reports for p in r.problems]

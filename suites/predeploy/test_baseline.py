@@ -6,6 +6,7 @@ import pytest
 
 from rollout_gate.config import Environment
 from rollout_gate.integrity.baseline import capture_for, scope
+from rollout_gate.integrity.fingerprint import BaselineError
 from rollout_gate.session import RolloutSession
 
 pytestmark = [pytest.mark.predeploy, pytest.mark.criterion("baseline_recorded")]
@@ -14,7 +15,10 @@ pytestmark = [pytest.mark.predeploy, pytest.mark.criterion("baseline_recorded")]
 def test_baseline_of_pre_migration_data_is_recorded(
     target_dsn: str, env_config: Environment, rollout: RolloutSession
 ) -> None:
-    snapshot = capture_for(env_config, target_dsn, rollout.baseline_path)
+    try:
+        snapshot = capture_for(env_config, target_dsn, rollout.baseline_path)
+    except BaselineError as exc:
+        pytest.fail(str(exc), pytrace=False)
     schemas, tables = scope(env_config)
     assert snapshot.tables, f"no tables found in schemas {', '.join(schemas)} (nor {', '.join(tables)})"
     # A baseline of empty tables would make "zero data loss" vacuous.

@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.rollback, pytest.mark.criterion("rollback_restores_v1"
 
 
 def test_rolled_back_database_holds_every_pre_migration_row(
-    target_db: psycopg.Connection, baseline: Snapshot, env_config: Environment
+    admin_db: psycopg.Connection, baseline: Snapshot, env_config: Environment
 ) -> None:
     schemas, _tables = scope(env_config)
-    diffs = compare(baseline, target_db, schemas, report_keys=env_config.tenancy.integrity.report_keys)
+    diffs = compare(baseline, admin_db, schemas, report_keys=env_config.tenancy.integrity.report_keys)
     assert not diffs, "after rollback the data differs from the pre-migration baseline:\n" + "\n".join(map(str, diffs))

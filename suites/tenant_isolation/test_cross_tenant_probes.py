@@ -47,7 +47,7 @@ def test_anonymous_role_reaches_no_tenant_row(probe_run: ProbeRun, tenancy: Tena
 
 @pytest.mark.criterion("isolation_probe_coverage")
 def test_every_populated_tenant_table_was_probed(
-    request: pytest.FixtureRequest, probe_run: ProbeRun, tenancy: TenancyModel, target_db: psycopg.Connection
+    request: pytest.FixtureRequest, probe_run: ProbeRun, tenancy: TenancyModel, admin_db: psycopg.Connection
 ) -> None:
-    findings = probe_run.coverage_gaps(populated_tables(target_db, tenancy), tenancy)
+    findings = probe_run.coverage_gaps(populated_tables(admin_db, tenancy), tenancy)
     review(request, findings, "tenant tables with rows that no probe could cover")

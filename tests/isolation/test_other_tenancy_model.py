@@ -197,3 +197,20 @@ def test_probes_that_cannot_run_are_inconclusive_never_a_pass(accounts: Accounts
     assert code != 0 and gate["verdict"] != "GO", output
     assert statuses(gate)["zero_cross_tenant_access"] == "inconclusive", output
     assert "cross-tenant probes need at least 2" in output, output
+
+
+def test_a_connection_subject_to_rls_is_refused_not_trusted(accounts: Accounts, tmp_path: Path) -> None:
+    accounts.database("accounts_restricted", "migration.sql")
+    login = f"acct_login_{secrets.token_hex(3)}"
+    with psycopg.connect(accounts.info.dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create role {} login password 'pw' in role {}").format(
+            sql.Identifier(login), sql.Identifier(accounts.member)
+        ))  # fmt: skip
+    restricted = accounts.info.dsn("accounts_restricted", user=login, password="pw")
+    code, output, gate = harness(
+        restricted, accounts, tmp_path / "reports", "--phase=post-migration", "-m", "integrity or isolation", *SUITES
+    )
+    assert code != 0 and gate["verdict"] != "GO", output
+    assert f"logs in as {login}, which is neither superuser nor BYPASSRLS" in output, output
+    # A harness that cannot see every row errs (blocking), it does not pass.
+    assert statuses(gate)["zero_data_loss"] == "error" and statuses(gate)["zero_cross_tenant_access"] == "error"
