@@ -33,11 +33,13 @@ from psycopg import sql
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.catalog.tenancy import TenancyModel, TenantTable
 from rollout_gate.isolation.impersonation import Impersonator
-from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, WRITE_OPS, Attempt, ProbeResult, ProbeRun
+from rollout_gate.isolation.replay import copy_rows, replay_query, using_predicate
+from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, Attempt, ProbeResult, ProbeRun
 from rollout_gate.isolation.rowgen import RowError, RowPlan, plan_row
 from rollout_gate.isolation.sampling import Member
 
 _COMMAND = {"select": "SELECT", "update": "UPDATE", "delete": "DELETE", "insert": "INSERT", "move": "UPDATE"}
+_BLIND = (("blind_update", "UPDATE"), ("blind_delete", "DELETE"))
 Plan = RowPlan | str  # a row to insert, or why none could be built
 
 
@@ -51,6 +53,8 @@ class _Aim:
     own_tenant: str = ""
     other_tenant: str | None = None
     other: list[str] = field(default_factory=list)
+    # Temporary copy of own and other rows for replaying UPDATE/DELETE policies (see replay.py).
+    replica: str | None = None
     outsider: str | None = None
     plans: dict[str, Plan] = field(default_factory=dict)
 
@@ -137,7 +141,7 @@ class ProbeRunner:
         return self._attempt(plan.insert(), (json.dumps(plan.values, default=str),))
 
     def _add(self, op: str, table: TenantTable, actor: str, other: str | None, status: str, detail: str) -> None:
-        command = _COMMAND.get(op.removeprefix("anon_").removeprefix("spoof_"), "ALL")
+        command = _COMMAND.get(op.removeprefix("anon_").removeprefix("spoof_").removeprefix("blind_"), "ALL")
         role = (self.model.anon_role if op.startswith("anon_") else self.model.member_role) or ""
         policies = self.model.catalog.describe_policies(table.name, command, role) if status == LEAK else ""
         self.run.results.append(ProbeResult(op, str(table.name), actor, other, status, detail, policies))
@@ -176,6 +180,9 @@ class ProbeRunner:
             aim.other = [r[0] for r in self.conn.execute(by_tenant, (aim.other_tenant, 3)).fetchall()]
         if self.writes and aim.own:
             self._plan_rows(aim, member)
+            if aim.other and self.model.table(table.name).rls_enabled:
+                aim.replica = f"rg_replay_{self.model.tenant_tables.index(table)}"
+                copy_rows(self.conn, table, aim.replica, aim.own, aim.other, self.model.member_role)
         return aim
 
     def _plan_rows(self, aim: _Aim, member: Member) -> None:
@@ -283,12 +290,12 @@ class ProbeRunner:
             "insert": None if self._granted(table, "INSERT") else "no INSERT privilege",
             "move": None if move_key else f"{table.key} is not updatable",
         }
-        ops = ("update", "delete") if table.is_tenant_table else WRITE_OPS
-        for op in ops:
-            if denied[op]:
-                self._add(
-                    op, table, actor, aim.other_tenant, OK, f"not granted to {self.model.member_role}: {denied[op]}"
-                )
+        ops = ("update", "delete") if table.is_tenant_table else ("update", "delete", "insert", "move")
+        blind = [(op, command.lower()) for op, command in _BLIND]
+        for op, privilege in [*[(op, op) for op in ops], *blind]:
+            if denied[privilege]:
+                detail = f"not granted to {self.model.member_role}: {denied[privilege]}"
+                self._add(op, table, actor, aim.other_tenant, OK, detail)
         pending = [op for op in ops if not denied[op]]
         if not aim.own or aim.other_tenant is None:
             why = "the member's tenant has no rows here" if not aim.own else "no other tenant has rows here"
@@ -314,6 +321,38 @@ class ProbeRunner:
             own_key = self._set_current(aim, move_key, aim.key_type, aim.own_tenant)
             moved = self._set_current(aim, move_key, aim.key_type, aim.other_tenant)
             self._judge("move", aim, actor, own_key, moved)
+        for op, command in _BLIND:
+            if denied[command.lower()]:
+                continue
+            if aim.replica is None:
+                self._add(op, table, actor, aim.other_tenant, INCONCLUSIVE, "RLS is off: no policy to replay")
+            else:
+                self._blind(op, command, aim, actor)
+
+    def _blind(self, op: str, command: str, aim: _Aim, actor: str) -> None:
+        """Would an unfiltered UPDATE/DELETE reach tenant B's rows? (policies replayed on copies, see replay.py)"""
+        assert aim.replica is not None
+        predicate = using_predicate(self.model, aim.table, command, self.model.member_role)
+        if predicate is None:
+            self._add(op, aim.table, actor, aim.other_tenant, OK, f"no {command} policy lets any row through")
+            return
+        got = self._run(replay_query(aim.table, aim.replica, predicate), None, fetch=True)
+        if isinstance(got, Attempt):
+            self._add(op, aim.table, actor, aim.other_tenant, INCONCLUSIVE, f"policy replay failed: {got}")
+            return
+        own, other = got
+        if other:
+            detail = (
+                f"an unfiltered {command} (e.g. `{command} FROM {aim.table.name}` or the API's {command} without a "
+                f"filter) would reach {other} sampled row(s) of tenant {aim.other_tenant}: the {command} policies' "
+                "USING accepts them (a filtered statement is saved only by the SELECT policies)"
+            )
+            self._add(op, aim.table, actor, aim.other_tenant, LEAK, detail)
+        elif not own:
+            detail = f"positive control failed: the {command} policies accept none of the member's own rows"
+            self._add(op, aim.table, actor, aim.other_tenant, INCONCLUSIVE, detail)
+        else:
+            self._add(op, aim.table, actor, aim.other_tenant, OK, f"the {command} policies accept only its own rows")
 
     def _granted(self, table: TenantTable, privilege: str) -> bool:
         return privilege in self.model.table(table.name).privileges.get(self.model.member_role, frozenset())

@@ -10,7 +10,7 @@ from rollout_gate.isolation.sampling import Member
 
 OK, LEAK, INCONCLUSIVE = "ok", "leak", "inconclusive"
 READ_OPS = ("select",)
-WRITE_OPS = ("update", "delete", "insert", "move")
+WRITE_OPS = ("update", "delete", "insert", "move", "blind_update", "blind_delete")
 SPOOF_OPS = ("spoof_insert", "spoof_update")
 ANON_OPS = ("anon_select", "anon_insert", "anon_update", "anon_delete")
 
@@ -49,7 +49,8 @@ class ProbeRun:
             table = model.tenant_table_of(name)
             ops: tuple[str, ...] = READ_OPS + ANON_OPS[:1]
             if self.writes:
-                ops += ("update", "delete") if table is not None and table.is_tenant_table else WRITE_OPS
+                tenant_table = table is not None and table.is_tenant_table
+                ops += ("update", "delete", "blind_update", "blind_delete") if tenant_table else WRITE_OPS
             for op in ops:
                 probes = [r for r in self.of((op,)) if r.table == str(name)]
                 if not any(r.status != INCONCLUSIVE for r in probes):

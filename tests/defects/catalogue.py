@@ -26,6 +26,8 @@ class Catch:
 class Defect:
     name: str
     catches: tuple[Catch, ...]
+    # Tests that must still pass: the defect is caught by the check meant for it, not by accident.
+    passes: tuple[str, ...] = ()
 
     @property
     def migrations(self) -> Path:
@@ -65,6 +67,52 @@ INTEGRITY = [
                 "every_organization_has_owner",
                 "test_every_organization_has_an_owner",
                 ("public.organizations: 2 tenants without an active 'owner' membership",),
+                "integrity",
+            ),
+            Catch(
+                "every_user_has_workspace",
+                "test_every_user_has_exactly_one_personal_workspace",
+                ("public.organizations: 2 personal workspaces whose owner is not their active owner member",),
+                "integrity",
+            ),
+        ),
+    ),
+    Defect(
+        "duplicate_workspace",
+        (
+            Catch(
+                "every_user_has_workspace",
+                "test_every_user_has_exactly_one_personal_workspace",
+                ("public.organizations: 1 users with more than one personal workspace", "(2 workspaces)"),
+                "integrity",
+            ),
+            Catch(
+                "migration_counts_reconcile",
+                "test_runbook_counts_reconcile",
+                ("personal workspaces created (41) != users (40)",),
+                "integrity",
+            ),
+        ),
+    ),
+    Defect(
+        "racy_workspace_function",
+        (
+            Catch(
+                "personal_workspace_idempotent",
+                "test_concurrent_calls_leave_exactly_one_workspace",
+                ("4 concurrent calls for a new user: user", "has 4 personal workspaces, expected exactly 1"),
+                "integrity",
+            ),
+        ),
+        passes=("test_calling_it_twice_leaves_exactly_one_workspace",),
+    ),
+    Defect(
+        "orphans_after_bulk_delete",
+        (
+            Catch(
+                "no_orphans",
+                "test_no_orphans_along_foreign_keys",
+                ("public.time_entries:", "orphaned rows along public.time_entries(project_id) -> public.projects(id)"),
                 "integrity",
             ),
         ),
@@ -145,6 +193,19 @@ ISOLATION = [
                 "isolation",
             ),
         ),
+    ),
+    Defect(
+        "cross_tenant_delete",
+        (
+            Catch(
+                "zero_cross_tenant_access",
+                WRITES,
+                ("public.clients: BLIND_DELETE as member of tenant", "an unfiltered DELETE", "clients_delete_writers"),
+                "isolation",
+            ),
+        ),
+        # Statically the policy looks at the row, and a filtered DELETE is saved by the SELECT policy.
+        passes=(RLS_POLICIES, READS),
     ),
     Defect(
         "rls_not_forced",

@@ -18,13 +18,16 @@ def assert_caught(defect: Defect, tmp_path: Path) -> None:
     assert "Traceback" not in run.output, run.output
     assert run.returncode != 0, run.output
     assert run.verdict != "GO", run.output
+    failed = [line for line in run.output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
     for catch in defect.catches:
         criterion = run.criterion(catch.criterion)
         assert criterion["status"] == "fail", (catch.criterion, criterion, run.output)
-        assert catch.test in criterion["reason"], (catch.test, criterion["reason"])
+        assert [line for line in failed if f"::{catch.test}" in line], f"{defect}: {catch.test} did not fail"
         failure = _failure_text(run.output, catch.test)
         for needle in catch.mentions:
             assert needle in failure, f"{defect}: {catch.test} does not mention {needle!r}:\n{failure}"
+    for test in defect.passes:
+        assert not [line for line in failed if f"::{test}" in line], f"{defect}: {test} should pass:\n{run.output}"
 
 
 def _failure_text(output: str, test: str) -> str:
