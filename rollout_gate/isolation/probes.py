@@ -11,13 +11,17 @@ rolled back):
   touches them;
 - insert: a row keyed to B is rejected; control: the same row keyed to its own tenant is accepted;
 - move: setting its own row's tenant key to B is rejected (control: setting it to its own tenant);
+- blind_update / blind_delete: the UPDATE/DELETE policies, replayed on copies of its own and of B's
+  rows (replay.py), accept only its own: an unfiltered statement is not saved by the SELECT policies;
 - spoof_insert / spoof_update: a column referencing the user table cannot be set to another user
   (columns listed in `tenancy.probes.ownership_allow` are not probed);
   move and spoof_update use `UPDATE ... WHERE CURRENT OF` (see `_set_current`);
 - anon_*: the anonymous role reads and writes nothing (control: the table has rows).
 
-A probe whose control fails, or that has nothing to aim at, is `inconclusive`, never `ok`.
-Write probes run only when the environment allows writes; otherwise transactions are read only.
+A probe whose control fails, or that has nothing to aim at, is `inconclusive`, never `ok`; an
+operation the role holds no privilege for is settled by the grants (`ok`, "not granted").
+Write probes run only when the environment allows writes; otherwise transactions are read only
+(select, blind and anon reads still run).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from psycopg import sql
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.catalog.tenancy import TenancyModel, TenantTable
 from rollout_gate.isolation.impersonation import Impersonator
-from rollout_gate.isolation.replay import copy_rows, replay_query, using_predicate
+from rollout_gate.isolation.replay import replay_query, using_predicate
 from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, Attempt, ProbeResult, ProbeRun
 from rollout_gate.isolation.rowgen import RowError, RowPlan, plan_row
 from rollout_gate.isolation.sampling import Member
@@ -53,8 +57,9 @@ class _Aim:
     own_tenant: str = ""
     other_tenant: str | None = None
     other: list[str] = field(default_factory=list)
-    # Temporary copy of own and other rows for replaying UPDATE/DELETE policies (see replay.py).
-    replica: str | None = None
+    # Own and other rows as JSON, to replay the UPDATE/DELETE policies on (see replay.py).
+    own_rows: str = "[]"
+    other_rows: str = "[]"
     outsider: str | None = None
     plans: dict[str, Plan] = field(default_factory=dict)
 
@@ -156,6 +161,7 @@ class ProbeRunner:
             actor = f"member of {member}"
             for aim in aims:
                 self._select(member, aim, actor)
+                self._blinds(aim, actor)
                 if self.writes:
                     self._writes(aim, actor)
                     self._spoofs(member, aim, actor)
@@ -178,11 +184,12 @@ class ProbeRunner:
         aim.other_tenant = row[0] if row else None
         if aim.other_tenant is not None:
             aim.other = [r[0] for r in self.conn.execute(by_tenant, (aim.other_tenant, 3)).fetchall()]
+        if aim.own and aim.other:
+            rows = sql.SQL("select coalesce(jsonb_agg(to_jsonb(t)), '[]')::text from {} t where ctid = any(%s::tid[])")
+            aim.own_rows = self.conn.execute(rows.format(t), (aim.own,)).fetchone()[0]  # type: ignore[index]
+            aim.other_rows = self.conn.execute(rows.format(t), (aim.other,)).fetchone()[0]  # type: ignore[index]
         if self.writes and aim.own:
             self._plan_rows(aim, member)
-            if aim.other and self.model.table(table.name).rls_enabled:
-                aim.replica = f"rg_replay_{self.model.tenant_tables.index(table)}"
-                copy_rows(self.conn, table, aim.replica, aim.own, aim.other, self.model.member_role)
         return aim
 
     def _plan_rows(self, aim: _Aim, member: Member) -> None:
@@ -291,11 +298,11 @@ class ProbeRunner:
             "move": None if move_key else f"{table.key} is not updatable",
         }
         ops = ("update", "delete") if table.is_tenant_table else ("update", "delete", "insert", "move")
-        blind = [(op, command.lower()) for op, command in _BLIND]
-        for op, privilege in [*[(op, op) for op in ops], *blind]:
-            if denied[privilege]:
-                detail = f"not granted to {self.model.member_role}: {denied[privilege]}"
-                self._add(op, table, actor, aim.other_tenant, OK, detail)
+        for op in ops:
+            if denied[op]:
+                self._add(
+                    op, table, actor, aim.other_tenant, OK, f"not granted to {self.model.member_role}: {denied[op]}"
+                )
         pending = [op for op in ops if not denied[op]]
         if not aim.own or aim.other_tenant is None:
             why = "the member's tenant has no rows here" if not aim.own else "no other tenant has rows here"
@@ -321,31 +328,40 @@ class ProbeRunner:
             own_key = self._set_current(aim, move_key, aim.key_type, aim.own_tenant)
             moved = self._set_current(aim, move_key, aim.key_type, aim.other_tenant)
             self._judge("move", aim, actor, own_key, moved)
+
+    def _blinds(self, aim: _Aim, actor: str) -> None:
+        """Would an unfiltered UPDATE/DELETE reach tenant B's rows? (policies replayed on copies, see replay.py)"""
         for op, command in _BLIND:
-            if denied[command.lower()]:
-                continue
-            if aim.replica is None:
-                self._add(op, table, actor, aim.other_tenant, INCONCLUSIVE, "RLS is off: no policy to replay")
+            granted = (
+                self._updatable(aim.table) is not None if command == "UPDATE" else self._granted(aim.table, "DELETE")
+            )
+            if not granted:
+                self._add(op, aim.table, actor, aim.other_tenant, OK, f"not granted to {self.model.member_role}")
+            elif not self.model.table(aim.table.name).rls_enabled:
+                self._add(op, aim.table, actor, aim.other_tenant, INCONCLUSIVE, "RLS is off: no policy to replay")
+            elif aim.own_rows == "[]" or aim.other_rows == "[]":
+                why = "the member's tenant has no rows here" if not aim.own else "no other tenant has rows here"
+                self._add(op, aim.table, actor, aim.other_tenant, INCONCLUSIVE, why)
             else:
                 self._blind(op, command, aim, actor)
 
     def _blind(self, op: str, command: str, aim: _Aim, actor: str) -> None:
-        """Would an unfiltered UPDATE/DELETE reach tenant B's rows? (policies replayed on copies, see replay.py)"""
-        assert aim.replica is not None
         predicate = using_predicate(self.model, aim.table, command, self.model.member_role)
         if predicate is None:
             self._add(op, aim.table, actor, aim.other_tenant, OK, f"no {command} policy lets any row through")
             return
-        got = self._run(replay_query(aim.table, aim.replica, predicate), None, fetch=True)
+        params = {"own": aim.own_rows, "other": aim.other_rows}
+        got = self._run(replay_query(aim.table, predicate), params, fetch=True)
         if isinstance(got, Attempt):
             self._add(op, aim.table, actor, aim.other_tenant, INCONCLUSIVE, f"policy replay failed: {got}")
             return
         own, other = got
         if other:
             detail = (
-                f"an unfiltered {command} (e.g. `{command} FROM {aim.table.name}` or the API's {command} without a "
-                f"filter) would reach {other} sampled row(s) of tenant {aim.other_tenant}: the {command} policies' "
-                "USING accepts them (a filtered statement is saved only by the SELECT policies)"
+                f"an unfiltered {command} (no WHERE, e.g. the API's {command} without a filter"
+                + (f"; SET {aim.table.key} = <own tenant> pulls them in" if command == "UPDATE" else "")
+                + f") would reach {other} sampled row(s) of tenant {aim.other_tenant}: the {command} policies' USING "
+                "accepts them (a filtered statement is saved only by the SELECT policies)"
             )
             self._add(op, aim.table, actor, aim.other_tenant, LEAK, detail)
         elif not own:

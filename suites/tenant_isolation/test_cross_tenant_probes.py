@@ -8,7 +8,7 @@ import pytest
 from fixtures.database import review
 from rollout_gate.catalog import TenancyModel
 from rollout_gate.isolation.coverage import populated_tables
-from rollout_gate.isolation.results import ANON_OPS, READ_OPS, SPOOF_OPS, WRITE_OPS, ProbeRun
+from rollout_gate.isolation.results import ANON_OPS, BLIND_OPS, READ_OPS, SPOOF_OPS, WRITE_OPS, ProbeRun
 
 pytestmark = pytest.mark.isolation
 
@@ -30,6 +30,12 @@ def test_members_see_no_row_of_another_tenant(probe_run: ProbeRun) -> None:
 @pytest.mark.criterion("zero_cross_tenant_access")
 def test_members_cannot_change_insert_or_move_rows_across_tenants(probe_run: ProbeRun) -> None:
     _judge(probe_run, WRITE_OPS)
+
+
+@pytest.mark.criterion("zero_cross_tenant_access")
+def test_update_and_delete_policies_keep_unfiltered_statements_in_the_tenant(probe_run: ProbeRun) -> None:
+    # Replays the policies on copies of the rows: nothing is written, so this runs where writes are forbidden.
+    _judge(probe_run, BLIND_OPS)
 
 
 @pytest.mark.destructive
