@@ -22,6 +22,7 @@ def test_every_tenant_or_granted_table_has_row_level_security(
 ) -> None:
     scope = tables_in_scope(tenancy)
     print("in scope:\n" + "\n".join(f"{name}: {why}" for name, why in sorted(scope.items())))
+    print(f"exempt (tenancy.global_tables): {', '.join(sorted(map(str, tenancy.global_tables))) or 'none'}")
     found = _findings(tenancy, admin_db, "rls_disabled", "rls_not_forced", "view_bypasses_rls")
     assert not found, "tables reachable without row level security:\n" + "\n".join(map(str, found))
 
