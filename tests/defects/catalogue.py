@@ -167,6 +167,17 @@ ISOLATION = [
         ),
     ),
     Defect(
+        "view_without_invoker",
+        (
+            Catch(
+                "rls_coverage",
+                RLS_TABLES,
+                ("public.project_overview: view of public.projects granted to authenticated", "security_invoker"),
+                "isolation",
+            ),
+        ),
+    ),
+    Defect(
         "anonymous_access",
         (
             Catch("zero_cross_tenant_access", ANON, ("public.projects: ANON_SELECT as anon: saw",), "isolation"),

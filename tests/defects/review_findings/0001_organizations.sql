@@ -1,0 +1,1 @@
+../../../reference_app/migrations/0001_organizations.sql

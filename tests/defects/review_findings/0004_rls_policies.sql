@@ -1,0 +1,1 @@
+../../../reference_app/migrations/0004_rls_policies.sql
