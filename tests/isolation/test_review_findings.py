@@ -1,4 +1,5 @@
-"""Warn-level findings are reported for review and do not block: proven on a migration that has each."""
+"""Warn-level findings fail their review checks and warn the gate without blocking: proven on a migration
+that has each (the clean reference passes them: tests/integrity/test_clean_reference.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ REVIEWS = {
 
 def test_review_findings_are_reported_without_blocking(tmp_path: Path) -> None:
     run = rehearse_post_migration(tmp_path / "reports", "isolation", DEFECTS_DIR / "review_findings")
-    assert run.verdict == "GO", run.output
+    assert run.verdict == "GO" and run.returncode == 0, run.output
     statuses = {c["id"]: c["status"] for c in run.gate["criteria"]}
     for criterion, finding in REVIEWS.items():
-        assert statuses[criterion] == "pass", (criterion, run.output)
+        assert statuses[criterion] == "warn", (criterion, run.output)
         assert finding in run.output, (finding, run.output)
-    assert run.output.count("ReviewWarning") >= len(REVIEWS)
+    assert statuses["zero_cross_tenant_access"] == "pass", run.output
+    assert set(REVIEWS) <= {w.split(":")[0] for w in run.gate["warnings"]}, run.gate["warnings"]
