@@ -101,3 +101,18 @@ def sample_members(
 def _relation(name: str) -> sql.Composable:
     schema, _, table = name.rpartition(".")
     return sql.Identifier(schema, table) if schema else sql.Identifier(table)
+
+
+def provisioned_pool(provisioner: Any, size: int) -> MemberPool:
+    """`size` fresh test members, each owning a test organization with one project to log time on.
+
+    For targets whose real users' passwords the harness does not know (staging): the
+    provisioner names everything with the run's prefix and removes it afterwards.
+    """
+    members = []
+    for n in range(size):
+        user = provisioner.user(f"load{n}")
+        org = provisioner.org(user, f"load{n}")
+        provisioner.record(org, user, "projects", name=f"load project {n}")
+        members.append(Member(user.email, (org.id.lower(),), user.password))
+    return MemberPool(members=members, tenants={t for m in members for t in m.org_ids})
