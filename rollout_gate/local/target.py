@@ -40,7 +40,8 @@ PHASE_STAGE: dict[Phase, str] = {
     Phase.POST_ROLLBACK: "rolled_back",
 }
 
-Hook = Callable[["LocalTarget"], None]
+# A hook's return value is ignored (a baseline hook returns its snapshot).
+Hook = Callable[["LocalTarget"], object]
 
 
 @dataclass
