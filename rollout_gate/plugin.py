@@ -21,6 +21,7 @@ from rollout_gate.gate.outcomes import CRITERIA_PROPERTY, PHASE_PROPERTY, SUITES
 from rollout_gate.run import RunContext
 from rollout_gate.session import RolloutSession
 from rollout_gate.stash import phase_key, session_key
+from rollout_gate.target import TargetError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -121,6 +122,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # Rollout order; tests without a phase first, everything else stable within its phase.
     keep.sort(key=lambda item: item.stash[phase_key].order if phase_key in item.stash else -1)
     items[:] = keep
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A target the harness cannot use (unreachable, failed migration) is one line, not a traceback wall,
+    wherever it surfaces; the gate records it as a harness error."""
+    outcome = yield
+    excinfo = call.excinfo
+    rollout = item.config.stash.get(session_key, None)
+    if rollout is None or excinfo is None or not excinfo.errisinstance(TargetError):
+        return
+    message = rollout.loaded.redact(str(excinfo.value))
+    rollout.target_failed(message)
+    outcome.get_result().longrepr = message
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)

@@ -211,3 +211,22 @@ def test_self_test_runs_write_no_gate(rollout_project: RolloutProject) -> None:
     rollout_project.pytester.makepyfile("def test_plain(): pass")
     assert rollout_project.pytester.runpytest().ret == 0
     assert not (rollout_project.reports / "gate.json").exists()
+
+
+def test_unreachable_app_anywhere_in_a_test_is_one_line(rollout_project: RolloutProject) -> None:
+    rollout_project.pytester.makeconftest('pytest_plugins = ["fixtures.target"]')
+    rollout_project.pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.smoke
+        def test_uses_the_app(target):
+            assert target.base_url  # the check itself raises: nobody caught it
+        """
+    )
+    result = rollout_project.pytester.runpytest("--env=staging")
+    result.stdout.fnmatch_lines(["target unreachable: 127.0.0.1:9 (target.base_url): Connection refused"])
+    assert "rollout_gate/target.py" not in result.stdout.str()  # no traceback into the harness
+    gate = json.loads((rollout_project.reports / "gate.json").read_text())
+    assert gate["verdict"] == "NO_GO"
+    assert any("target unreachable: 127.0.0.1:9 (target.base_url)" in e for e in gate["harness_errors"])
