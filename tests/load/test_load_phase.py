@@ -53,6 +53,9 @@ def test_failing_endpoint_is_rollback_on_sustained_error_rate(tmp_path: Path) ->
     assert run.verdict == "ROLLBACK" and run.returncode == 10, run.output[-3000:]
     assert status(run, "load_error_rate_sustained") == "fail"
     assert run.criterion("load_error_rate_sustained")["action"] == "rollback"
+    # Standalone Locust decides the same from the same criteria: its own verdict and exit code.
+    log = (tmp_path / "reports" / "load.log").read_text()
+    assert "rollout gate (load): ROLLBACK" in log and "verdict: ROLLBACK (exit 10)" in log
 
 
 def test_session_level_identity_leak_is_caught_under_load(tmp_path: Path) -> None:
