@@ -188,6 +188,10 @@ class _Placeholders(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._environ.get(key) or f"unset-{key}"
 
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """Only real values: a `${VAR:-default}` keeps its default when VAR is unset."""
+        return self._environ.get(key, default)
+
     def __contains__(self, key: object) -> bool:
         return True
 

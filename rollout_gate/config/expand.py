@@ -22,10 +22,14 @@ def expand(value: Any, environ: Mapping[str, str], *, where: str, path: str = ""
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        if name in environ and environ[name] != "":
-            return environ[name]
+        value = environ.get(name)
+        if value:
+            return value
         if default is not None:
             return default
+        # A mapping may stand in for unset variables (`rollout-gate verdict` needs only the criteria).
+        if name in environ and environ[name]:  # noqa: RUF019 (`get` gives real values only there)
+            return environ[name]
         raise ConfigError(f"{where}: {path}: environment variable {name} is not set")
 
     return _REFERENCE.sub(substitute, value)
