@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from reference_app.app import tokens
 from reference_app.app.db import Principal
+from reference_app.app.faults import Fault
 from reference_app.app.http import Json, bearer_principal, context, int_param, json_body
 from reference_app.app.metrics import CONTENT_TYPE
 from reference_app.app.services import accounts, invitations, members, organizations, records
@@ -29,7 +30,8 @@ def _token_payload(request: Request, principal: Principal) -> dict:
 
 
 async def health(request: Request) -> Response:
-    async with context(request).db.as_anon() as tx:
+    ctx = context(request)
+    async with ctx.db.as_anon() as tx:
         await tx.value("select 1")
     return Json({"status": "ok", "database": "ok"})
 
@@ -37,6 +39,8 @@ async def health(request: Request) -> Response:
 async def health_auth(request: Request) -> Response:
     """The auth path end to end: user store readable, tokens sign and verify; with a token, who it is."""
     ctx = context(request)
+    if Fault.AUTH_HEALTH_BROKEN in ctx.policy.faults:
+        return Json({"status": "degraded", "auth": "token signing failed"}, status_code=503)
     async with ctx.db.as_service() as tx:
         await tx.value("select exists (select 1 from auth.users)")
     probe = Principal(uuid.UUID(int=0), "probe@invalid")
@@ -49,6 +53,8 @@ async def health_auth(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    if Fault.NO_METRICS in context(request).policy.faults:
+        return PlainTextResponse("not found", status_code=404)
     return PlainTextResponse(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
 
 

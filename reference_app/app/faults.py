@@ -42,6 +42,14 @@ class Fault(StrEnum):
     SLOW_PROJECTS = "slow_projects"
     # Listing projects answers 500 (a broken deploy of one endpoint): the error rate breaks under load.
     FAILING_PROJECTS = "failing_projects"
+    # /health/auth fails (a rotated signing secret the app did not pick up): 503.
+    AUTH_HEALTH_BROKEN = "auth_health_broken"
+    # Sign-in does not check the password (an auth provider misconfiguration).
+    ANY_PASSWORD = "any_password"
+    # The dashboard page answers 500 (a template broken by the new schema).
+    DASHBOARD_BROKEN = "dashboard_broken"
+    # /metrics is gone (the exporter was left out of the new build): monitoring is blind.
+    NO_METRICS = "no_metrics"
     # Not a protection but the runbook's first worry: the API lists only rows created after the
     # organization existed, so a migrated user's history vanishes from their personal workspace.
     HIDE_PRE_MIGRATION_DATA = "hide_pre_migration_data"

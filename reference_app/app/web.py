@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from reference_app.app import tokens
 from reference_app.app.db import Principal
 from reference_app.app.errors import AppError, not_found
+from reference_app.app.faults import Fault
 from reference_app.app.http import SESSION_COOKIE, context, cookie_principal
 from reference_app.app.services import accounts, invitations, members, organizations, records
 
@@ -94,6 +95,8 @@ async def sign_out(request: Request) -> Response:
 
 async def dashboard(request: Request) -> Response:
     ctx, principal = context(request), signed_in(request)
+    if Fault.DASHBOARD_BROKEN in ctx.policy.faults:
+        raise AppError(500, "internal", "the dashboard failed to render")
     # The runbook's lazy migration: the first visit after the deploy creates the personal workspace.
     personal = await organizations.ensure_personal_workspace(ctx, principal)
     orgs = await organizations.list_mine(ctx, principal)

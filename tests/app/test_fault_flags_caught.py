@@ -19,6 +19,8 @@ from tests.rehearsal import Rehearsal, rehearse
 ROLE_RULES = "suites/tenant_isolation/api/test_role_rules.py"
 CROSS_TENANT = "suites/tenant_isolation/api/test_cross_tenant_api.py"
 E2E = "suites/e2e/test_critical_flows.py"
+SMOKE = "suites/smoke/test_smoke.py"
+DECLARED = "suites/smoke/test_declared_endpoints.py"
 ORG = "/api/organizations/{org}"
 
 # flag -> (suite files to run, the tests that must fail: "file::test" prefixes)
@@ -48,6 +50,13 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Fault.HIDE_PRE_MIGRATION_DATA: (
         ("suites/smoke",),
         ("suites/smoke/test_smoke.py::test_personal_workspace_exists_with_pre_migration_data",),
+    ),
+    Fault.AUTH_HEALTH_BROKEN: (("suites/smoke",), (f"{SMOKE}::test_auth_health",)),
+    Fault.ANY_PASSWORD: (("suites/smoke",), (f"{SMOKE}::test_existing_user_signs_in",)),
+    Fault.DASHBOARD_BROKEN: (("suites/smoke",), (f"{SMOKE}::test_core_pages_load",)),
+    Fault.NO_METRICS: (
+        ("suites/smoke",),
+        (f"{SMOKE}::test_metrics_are_exposed", f"{DECLARED}::test_declared_endpoint[metrics]"),
     ),
     Fault.DASHBOARD_IGNORES_ORG: (
         (E2E,),
