@@ -173,9 +173,7 @@ def seed_password_hash(seed: int) -> str:
     return hash_password(SEED_PASSWORD, salt=salt)
 
 
-def seed(
-    conn: psycopg.Connection[Any], *, users: int = 300, rows: int = 100_000, seed: int = 1
-) -> dict[str, int]:
+def seed(conn: psycopg.Connection[Any], *, users: int = 300, rows: int = 100_000, seed: int = 1) -> dict[str, int]:
     """Fill an empty v1 database; `rows` approximates clients + projects + time entries."""
     if users < 0 or rows < 0:
         raise ValueError("users and rows must not be negative")
@@ -205,7 +203,5 @@ def seed(
             cur.execute(_PLAN + insert, params)
             counts[table] = cur.rowcount
         # Fresh statistics, so the migration's backfill joins are planned for the real row counts.
-        cur.execute(
-            "analyze auth.users, public.profiles, public.clients, public.projects, public.time_entries"
-        )
+        cur.execute("analyze auth.users, public.profiles, public.clients, public.projects, public.time_entries")
     return counts
