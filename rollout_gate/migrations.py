@@ -30,10 +30,11 @@ class MigrationRun:
         return sum(f.seconds for f in self.files)
 
     def summary(self) -> str:
+        """`migrations/0002_x.sql failed: …` or `4 file(s) from migrations/ applied in 1.08s`."""
         bad = self.failed
         if bad:
-            return f"migration {self.directory.name}/{bad.name} failed: {bad.error}"
-        return f"{len(self.files)} migration file(s) from {self.directory} applied in {self.seconds:.2f}s"
+            return f"{self.directory.name}/{bad.name} failed: {bad.error}"
+        return f"{len(self.files)} file(s) from {self.directory.name}/ applied in {self.seconds:.2f}s"
 
 
 def sql_files(directory: Path) -> list[Path]:

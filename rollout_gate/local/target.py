@@ -196,7 +196,7 @@ class LocalTarget:
                 hook(self)
             self.migration = apply_directory(self.database_url(), self.migrations_dir)
             if self.migration.failed:
-                raise TargetError(self.migration.summary())
+                raise TargetError(f"migration {self.migration.summary()}")
         elif stage == "deployed":
             for hook in self.hooks.deploy:
                 hook(self)
@@ -205,7 +205,7 @@ class LocalTarget:
                 hook(self)
             self.rollback = apply_directory(self.database_url(), self.rollback_dir)
             if self.rollback.failed:
-                raise TargetError(self.rollback.summary().replace("migration", "rollback", 1))
+                raise TargetError(f"rollback {self.rollback.summary()}")
         self.timings[stage] = time.perf_counter() - started
 
     def _dir(self, value: str) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from rollout_gate.migrations import sql_files
+from rollout_gate.migrations import AppliedFile, MigrationRun, sql_files
 
 # Table lock modes and what they block for other sessions' ordinary reads and writes.
 BLOCKS = {
@@ -56,30 +56,13 @@ class HeldLock:
         return f"{self.relation} {self.mode} {self.seconds:.3f}s in {self.file} (blocks {self.blocks}{new})"
 
 
-@dataclass(frozen=True)
-class FileRun:
-    name: str
-    seconds: float
-    error: str | None = None
-
-
 @dataclass
-class SetRun:
-    """One application of a migration (or rollback) set, file by file."""
+class SetRun(MigrationRun):
+    """One application of a migration (or rollback) set, file by file, with the locks it held."""
 
-    directory: Path
-    files: list[FileRun] = field(default_factory=list)
     locks: list[HeldLock] = field(default_factory=list)
     # A sampler that could not read pg_locks leaves the lock report incomplete; it says so.
     sampling_errors: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> FileRun | None:
-        return next((f for f in self.files if f.error), None)
-
-    @property
-    def seconds(self) -> float:
-        return sum(f.seconds for f in self.files)
 
     def blocking_locks(self) -> list[HeldLock]:
         """Locks that block other sessions on pre-existing relations, longest first."""
@@ -87,12 +70,6 @@ class SetRun:
 
     def longest_locks(self, limit: int = 10) -> list[HeldLock]:
         return sorted(self.locks, key=_longest)[:limit]
-
-    def summary(self) -> str:
-        bad = self.failed
-        if bad:
-            return f"{self.directory.name}/{bad.name} failed: {bad.error}"
-        return f"{len(self.files)} file(s) from {self.directory.name}/ applied in {self.seconds:.2f}s"
 
 
 def _longest(lock: HeldLock) -> tuple[float, str]:
@@ -141,7 +118,7 @@ def apply_set(dsn: str, directory: Path, *, interval: float = 0.02, sample_locks
     result = SetRun(directory=directory)
     files = sql_files(directory)
     if not files:
-        result.files.append(FileRun("(none)", 0.0, f"no *.sql files in {directory}"))
+        result.files.append(AppliedFile("(none)", 0.0, f"no *.sql files in {directory}"))
         return result
     with psycopg.connect(dsn, autocommit=True, application_name="rollout-gate rehearsal") as conn:
         before = {int(r[0]) for r in conn.execute("select oid::int8 from pg_class where oid >= %s", (_FIRST_USER_OID,))}
@@ -163,7 +140,7 @@ def apply_set(dsn: str, directory: Path, *, interval: float = 0.02, sample_locks
                 result.locks += _held(conn, path.name, sampler.first_seen, ended, before)
                 if sampler.error:
                     result.sampling_errors.append(f"{path.name}: {sampler.error}")
-            result.files.append(FileRun(path.name, ended - started, error))
+            result.files.append(AppliedFile(path.name, ended - started, error))
             if error:
                 break
     return result
