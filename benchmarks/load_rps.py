@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from rollout_gate.config import load_environment
 from rollout_gate.local.app_server import install
 from rollout_gate.local.cluster import EmbeddedCluster
 from rollout_gate.local.target import LocalTarget
+from rollout_gate.net import free_loopback_port
 from rollout_gate.phases import Phase
 from rollout_gate.run import RunContext
 
@@ -46,9 +46,7 @@ def locust(locustfile: Path, host: str, users: int, seconds: int, workers: int) 
         done = subprocess.run(base + head, capture_output=True, text=True, timeout=seconds + 60)
         out = done.stdout + done.stderr
     else:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_loopback_port()
         master = subprocess.Popen(
             base + head + ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                            "--expect-workers", str(workers)],

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from rollout_gate.catalog.names import qualify
 from rollout_gate.config.models import TenancyConfig
 
 # The shared test password travels to Locust in this variable, never in a file or on a command line.
@@ -86,21 +87,16 @@ def sample_members(
     ).format(
         user=sql.Identifier(m.user_column),
         tenant=sql.Identifier(m.tenant_column),
-        memberships=_relation(m.table),
+        memberships=qualify(m.table).ident,
         active=active,
         size=sql.Literal(size),
         email=sql.Identifier(email_column),
-        users=_relation(tenancy.user_table),
+        users=qualify(tenancy.user_table).ident,
         user_key=sql.Identifier(tenancy.user_key),
     )
     rows = conn.execute(query).fetchall()
     members = [Member(email, tuple(orgs)) for email, orgs in rows]
     return MemberPool(members=members, tenants={t for member in members for t in member.org_ids})
-
-
-def _relation(name: str) -> sql.Composable:
-    schema, _, table = name.rpartition(".")
-    return sql.Identifier(schema, table) if schema else sql.Identifier(table)
 
 
 def provisioned_pool(provisioner: Any, size: int) -> MemberPool:

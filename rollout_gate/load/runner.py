@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_gate.load.pool import PASSWORD_VAR
+from rollout_gate.net import free_loopback_port
 
 # Past the run time, how long Locust gets to stop users, write its result and exit.
 _GRACE_S = 60
@@ -76,7 +76,7 @@ def run_load(spec: LoadSpec, *, password: str | None, environ: Mapping[str, str]
         proc = _spawn(locust_command(spec, *headless), env, cwd)
         out, code = _wait(proc, timeout)
         return LoadRun(code, spec.result, out, time.monotonic() - started)
-    port = _free_port()
+    port = free_loopback_port()
     master = _spawn(
         locust_command(spec, *headless, "--master", "--master-bind-host", "127.0.0.1",
                        "--master-bind-port", str(port), "--expect-workers", str(spec.workers),
@@ -108,9 +108,3 @@ def _wait(proc: subprocess.Popen[str], timeout: float) -> tuple[str, int]:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         return (out or "") + f"\nrollout-gate: Locust killed after {timeout:.0f}s", -9
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

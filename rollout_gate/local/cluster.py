@@ -19,12 +19,13 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from rollout_gate.net import free_loopback_port
 
 # Postgres refuses to run as root; as root we run it as this system user.
 SYSTEM_USER = "rollout_pg"
@@ -131,7 +132,7 @@ class EmbeddedCluster:
         self._run(initdb, user, "initdb")
         pwfile.unlink()
         for attempt in range(3):
-            port = _free_port()
+            port = free_loopback_port()
             options = " ".join(f"-c {k}={v!r}" if v == "" else f"-c {k}={v}" for k, v in _SERVER_SETTINGS.items())
             start = [
                 str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-w",
@@ -223,12 +224,6 @@ def process_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _system_user() -> str | None:
