@@ -1,12 +1,3 @@
-"""Root conftest: the suites' fixture plugins (the rollout plugin itself loads through its entry point)."""
-
-pytest_plugins = [
-    "fixtures.target",
-    "fixtures.database",
-    "fixtures.predeploy",
-    "fixtures.api",
-    "fixtures.mail",
-    "fixtures.tenants",
-    "fixtures.browser",
-    "fixtures.load",
-]
+"""Root conftest of this repository. The rollout plugin and its fixtures load through the package's entry
+point (`pytest11: rollout_gate`); `testpaths` (suites/) are the shipped checks themselves, so this repository
+needs no `pytest_plugins = ["rollout_gate.pytest.checks"]` line, which a team's repo has."""

@@ -1,8 +1,13 @@
-"""What the suites run against: a remote environment, or the local rehearsal."""
+"""What the suites run against: a remote environment, or the local rehearsal.
+
+Which target a run gets is decided by the `pytest_rollout_make_target` hook (firstresult): the local
+rehearsal and the remote target are its two built-in implementations; a team can add its own.
+"""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -19,6 +24,8 @@ class TargetError(RuntimeError):
 
 class Target(Protocol):
     loaded: LoadedEnvironment
+    # True when the harness itself drives the target through the rollout (the local rehearsal).
+    rehearsal: bool
 
     @property
     def base_url(self) -> str | None: ...
@@ -29,6 +36,18 @@ class Target(Protocol):
 
     def advance_to(self, phase: Phase) -> None:
         """Bring the target to the state a test of `phase` expects (a no-op on a real environment)."""
+        ...
+
+    def migration_sets(self) -> tuple[Path, Path] | None:
+        """The migration and rollback sets this target applies itself, if it applies any."""
+        ...
+
+    def scratch_dsn(self) -> str | None:
+        """A server of the target's own for throwaway databases (rehearsals), if it has one."""
+        ...
+
+    def mailbox_dir(self) -> Path | None:
+        """The Maildir the target delivers test mail to, if the target itself provides one."""
         ...
 
     def close(self) -> None: ...
@@ -59,6 +78,8 @@ def check_reachable(url: str, key: str, timeout: float, default_port: int) -> No
 
 class RemoteTarget:
     """A deployed environment (staging, production): the harness only observes it."""
+
+    rehearsal = False
 
     def __init__(self, loaded: LoadedEnvironment) -> None:
         self.loaded = loaded
@@ -97,6 +118,15 @@ class RemoteTarget:
 
     def advance_to(self, phase: Phase) -> None:
         """Operators move a real environment between phases; the harness never does."""
+
+    def migration_sets(self) -> tuple[Path, Path] | None:
+        return None
+
+    def scratch_dsn(self) -> str | None:
+        return None
+
+    def mailbox_dir(self) -> Path | None:
+        return None
 
     def close(self) -> None:
         pass

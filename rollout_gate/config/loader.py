@@ -22,6 +22,13 @@ class LoadedEnvironment:
     path: Path
     redact: Redactor
 
+    @property
+    def base_dir(self) -> Path:
+        """What relative paths in the file are relative to: the project holding its `environments/`
+        folder (for a built-in environment, the package), else the file's own folder."""
+        parent = self.path.resolve().parent
+        return parent.parent if parent.name == "environments" else parent
+
     def describe_target(self) -> str:
         """One line naming the target, with every secret masked."""
         target = self.env.target
@@ -35,14 +42,17 @@ class LoadedEnvironment:
         return self.redact(", ".join(parts) or "(no target configured)")
 
 
-def resolve_path(name_or_path: str, environments_dir: Path) -> Path:
-    """`staging` -> environments/staging.yaml; anything with a slash or a .yaml suffix is a path."""
+def resolve_path(name_or_path: str, environments_dir: Path, builtin: Mapping[str, Path] | None = None) -> Path:
+    """`staging` -> environments/staging.yaml; anything with a slash or a .yaml suffix is a path.
+    A name the project has no file for may be a built-in environment (`local`, shipped with the package)."""
     if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path or "/" in name_or_path:
         path = Path(name_or_path)
         if not path.is_file():
             raise ConfigError(f"environment file {name_or_path} does not exist")
         return path
     path = environments_dir / f"{name_or_path}.yaml"
+    if not path.is_file() and builtin and name_or_path in builtin:
+        return builtin[name_or_path]
     if not path.is_file():
         known = sorted(p.stem for p in environments_dir.glob("*.yaml")) if environments_dir.is_dir() else []
         hint = f" (known: {', '.join(known)})" if known else ""

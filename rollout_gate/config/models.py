@@ -143,8 +143,9 @@ class LocalConfig(Strict):
     """Settings of the embedded local target (`kind: local`)."""
 
     scale: ScaleConfig = ScaleConfig()
-    migrations_dir: str = "reference_app/migrations"
-    rollback_dir: str = "reference_app/rollback"
+    # Unset: the reference app's sets shipped with the package (relative paths: from the project root).
+    migrations_dir: str | None = None
+    rollback_dir: str | None = None
     # Where the embedded cluster keeps its data; relative to the project root.
     state_dir: str = ".rollout"
 

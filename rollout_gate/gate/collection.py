@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pytest
-
 # Why a collected test did not run: the environment/phase selection, or the user's -m/-k/args.
 BY_ENVIRONMENT = "environment"
 BY_USER = "user"
@@ -45,12 +43,3 @@ class Ledger:
             if known is None or (test.selected and not known.selected):
                 self.tests[test.nodeid] = test
 
-
-def selection_given(config: pytest.Config) -> bool:
-    """True when the user asked for a subset of the tests, which makes unselected criteria not required."""
-    option = config.option
-    if getattr(option, "markexpr", "") or getattr(option, "keyword", "") or getattr(option, "deselect", None):
-        return True
-    if getattr(option, "lf", False):
-        return True
-    return config.args_source == pytest.Config.ArgsSource.ARGS

@@ -1,7 +1,7 @@
 """Run Locust in subprocesses, bounded, on the environment's host: locally or as master + workers.
 
 pytest never imports Locust (its gevent monkey-patching breaks a running
-pytest); the load phase runs the same `load/locustfile.py` a team runs by hand.
+pytest); the load phase runs the same locustfile (`rollout_gate.load.locustfile_path()`) a team runs by hand.
 """
 
 from __future__ import annotations

@@ -23,25 +23,26 @@ from typing import TYPE_CHECKING
 import httpx
 import psycopg
 
-import reference_app.app
-from reference_app.app.faults import ENV_VAR as FAULTS_VAR
-from reference_app.app.faults import Faults
+import rollout_gate.reference_app.app
 from rollout_gate.local.mail_sink import MailSink
 from rollout_gate.migrations import sql_files
+from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
+from rollout_gate.reference_app.app.faults import Faults
 from rollout_gate.target import TargetError
 
 if TYPE_CHECKING:
     from rollout_gate.local.target import LocalTarget
 
-APP_SQL_DIR = Path(reference_app.app.__file__).parent / "sql"
+APP_SQL_DIR = Path(rollout_gate.reference_app.app.__file__).parent / "sql"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 
 def maildir_for(target: LocalTarget) -> Path:
     """Where the local target's sink delivers mail for this process's app."""
-    run = target.run
-    return target.project_root / target.loaded.env.local.state_dir / "mail" / f"{run.run_id}-{run.worker_id}"
+    mail = target.mailbox_dir()
+    assert mail is not None  # a local target always has its sink
+    return mail
 
 
 class AppServer:
@@ -84,7 +85,8 @@ class AppServer:
             FAULTS_VAR: ",".join(sorted(faults)),
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "reference_app.app", "--fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
+        argv = [sys.executable, "-m", "rollout_gate.reference_app.app", "--fd", str(sock.fileno())]
+        argv += ["--parent-pid", str(os.getpid())]
         with sock, self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 argv,

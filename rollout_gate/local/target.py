@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from rollout_gate import reference_app as reference
 from rollout_gate.config import LoadedEnvironment
 from rollout_gate.local.cluster import ClusterError, ClusterInfo, EmbeddedCluster
 from rollout_gate.migrations import MigrationRun, apply_directory, sql_files
@@ -56,6 +57,8 @@ class LocalHooks:
 
 
 class LocalTarget:
+    rehearsal = True
+
     def __init__(
         self,
         loaded: LoadedEnvironment,
@@ -69,9 +72,9 @@ class LocalTarget:
         self.project_root = project_root
         environ = os.environ if environ is None else environ
         local = loaded.env.local
-        self.migrations_dir = self._dir(environ.get(MIGRATIONS_ENV) or local.migrations_dir)
-        self.rollback_dir = self._dir(environ.get(ROLLBACK_ENV) or local.rollback_dir)
-        self.schema_dir = project_root / "reference_app" / "schema"
+        self.migrations_dir = self._dir(environ.get(MIGRATIONS_ENV) or local.migrations_dir, reference.migrations_dir)
+        self.rollback_dir = self._dir(environ.get(ROLLBACK_ENV) or local.rollback_dir, reference.rollback_dir)
+        self.schema_dir = reference.schema_dir()
         self.cluster = EmbeddedCluster(project_root / local.state_dir, run.run_id, run.owner_pid)
         self.dbname = f"rg_{run.worker_id}".replace("-", "_")
         self.stage: str | None = None
@@ -123,6 +126,16 @@ class LocalTarget:
                 )
                 raise TargetError(self._failure) from exc
             self.stage = nxt
+
+    def migration_sets(self) -> tuple[Path, Path] | None:
+        return self.migrations_dir, self.rollback_dir
+
+    def scratch_dsn(self) -> str | None:
+        return self.info.dsn()
+
+    def mailbox_dir(self) -> Path | None:
+        run = self.run
+        return self.project_root / self.loaded.env.local.state_dir / "mail" / f"{run.run_id}-{run.worker_id}"
 
     def close(self) -> None:
         """Drop this process's database. The controller stops the whole cluster."""
@@ -176,7 +189,7 @@ class LocalTarget:
             for path in sql_files(self.schema_dir):
                 with db.transaction():
                     db.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
-            from reference_app.seed import seed  # the local extra; imported only when seeding
+            from rollout_gate.reference_app.seed import seed  # the local extra; imported only when seeding
 
             seed(db, users=scale.users, rows=scale.rows, seed=scale.seed)
             db.execute("vacuum analyze")
@@ -208,6 +221,8 @@ class LocalTarget:
                 raise TargetError(f"rollback {self.rollback.summary()}")
         self.timings[stage] = time.perf_counter() - started
 
-    def _dir(self, value: str) -> Path:
+    def _dir(self, value: str | None, default: Callable[[], Path]) -> Path:
+        if not value:
+            return default()
         path = Path(value)
         return path if path.is_absolute() else (self.project_root / path)

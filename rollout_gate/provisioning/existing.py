@@ -30,7 +30,7 @@ def existing_users(env: Environment, env_file: Path) -> list[ExistingUser]:
             path = env_file.parent / path
         return read_users_csv(path)
     if env.is_local:
-        from reference_app.seed import SEED_PASSWORD
+        from rollout_gate.reference_app.seed import SEED_PASSWORD
 
         return [ExistingUser(f"user{n}@example.test", SEED_PASSWORD) for n in LOCAL_USERS if n <= env.local.scale.users]
     return []

@@ -21,7 +21,7 @@ def token_hash(token: str) -> str:
 
 def password_hash(password: str) -> str:
     """The reference app's stored format; templates for other schemas may hash %(password)s in SQL instead."""
-    from reference_app.passwords import hash_password
+    from rollout_gate.reference_app.passwords import hash_password
 
     return hash_password(password)
 

@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.integrity, pytest.mark.criterion("zero_data_loss")]
 
 
 def test_every_pre_migration_row_is_unchanged(
-    admin_db: psycopg.Connection, baseline: Snapshot, env_config: Environment
+    rollout_admin_db: psycopg.Connection, rollout_baseline: Snapshot, rollout_env: Environment
 ) -> None:
-    schemas, _tables = scope(env_config)
-    diffs = compare(baseline, admin_db, schemas, report_keys=env_config.tenancy.integrity.report_keys)
+    schemas, _tables = scope(rollout_env)
+    diffs = compare(rollout_baseline, rollout_admin_db, schemas, report_keys=rollout_env.tenancy.integrity.report_keys)
     assert not diffs, "data changed by the migration:\n" + "\n".join(map(str, diffs))

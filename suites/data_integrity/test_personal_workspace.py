@@ -7,28 +7,31 @@ import pytest
 
 from rollout_gate.catalog import TenancyModel
 from rollout_gate.integrity import workspace
-from rollout_gate.session import RolloutSession
+from rollout_gate.pytest.session import RolloutSession
 
 pytestmark = [pytest.mark.integrity, pytest.mark.criterion("personal_workspace_idempotent")]
 
 
 @pytest.fixture
-def workspace_function(admin_db: psycopg.Connection, tenancy: TenancyModel) -> str:
+def workspace_function(rollout_admin_db: psycopg.Connection, rollout_tenancy: TenancyModel) -> str:
     """The target's personal-workspace function, checked to exist."""
-    name = tenancy.config.personal_workspace.function
+    name = rollout_tenancy.config.personal_workspace.function
     if not name:
         pytest.skip("inconclusive: tenancy.personal_workspace.function is not set")
-    if not workspace.function_exists(admin_db, name):
+    if not workspace.function_exists(rollout_admin_db, name):
         pytest.fail(f"tenancy.personal_workspace.function: {name} does not exist on the target", pytrace=False)
     return name
 
 
 def test_calling_it_twice_leaves_exactly_one_workspace(
-    workspace_function: str, admin_db: psycopg.Connection, tenancy: TenancyModel, rollout: RolloutSession
+    workspace_function: str,
+    rollout_admin_db: psycopg.Connection,
+    rollout_tenancy: TenancyModel,
+    rollout_session: RolloutSession,
 ) -> None:
     # Runs where writes are forbidden too: everything happens in a transaction that is rolled back.
     try:
-        reports = workspace.sequential(admin_db, tenancy, rollout.run.prefix)
+        reports = workspace.sequential(rollout_admin_db, rollout_tenancy, rollout_session.run.prefix)
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
         pytest.skip(f"inconclusive: the target's role cannot write even in a rolled-back transaction ({exc.sqlstate})")
     problems = [p for r in reports for p in r.problems]
@@ -37,8 +40,8 @@ def test_calling_it_twice_leaves_exactly_one_workspace(
 
 @pytest.mark.destructive
 def test_concurrent_calls_leave_exactly_one_workspace(
-    workspace_function: str, target_dsn: str, tenancy: TenancyModel, rollout: RolloutSession
+    workspace_function: str, rollout_target_dsn: str, rollout_tenancy: TenancyModel, rollout_session: RolloutSession
 ) -> None:
-    callers = tenancy.config.integrity.concurrent_calls
-    report = workspace.concurrent(target_dsn, tenancy, rollout.run.prefix, callers)
+    callers = rollout_tenancy.config.integrity.concurrent_calls
+    report = workspace.concurrent(rollout_target_dsn, rollout_tenancy, rollout_session.run.prefix, callers)
     assert not report.problems, f"{workspace_function} under {callers} concurrent calls:\n" + "\n".join(report.problems)

@@ -18,46 +18,58 @@ pytestmark = [pytest.mark.e2e, pytest.mark.criterion("e2e_critical_flows")]
 
 
 def test_existing_user_signs_in_and_sees_personal_workspace_with_history(
-    app_browser: AppBrowser, api: ReferenceApi, existing_user: ExistingUser, existing_session: Session
+    rollout_browser: AppBrowser,
+    rollout_api: ReferenceApi,
+    rollout_existing_user: ExistingUser,
+    rollout_existing_session: Session,
 ) -> None:
     dashboard = (
-        SignInPage(app_browser.new_page("existing-user"))
+        SignInPage(rollout_browser.new_page("existing-user"))
         .open()
-        .sign_in_to_dashboard(existing_user.email, existing_user.password)
+        .sign_in_to_dashboard(rollout_existing_user.email, rollout_existing_user.password)
     )
     dashboard.expect_personal_workspace()
-    workspace = expect(api.ensure_personal_workspace(existing_session), 200)
+    workspace = expect(rollout_api.ensure_personal_workspace(rollout_existing_session), 200)
     dashboard.expect_org(workspace["name"], role="owner")
     totals = {
-        kind: expect(api.records(existing_session, workspace["id"], path, limit=1), 200)["total"]
+        kind: expect(rollout_api.records(rollout_existing_session, workspace["id"], path, limit=1), 200)["total"]
         for kind, path in (("projects", "projects"), ("entries", "time-entries"), ("clients", "clients"))
     }
-    assert totals["projects"] > 0, f"{existing_user.email} has no historical projects to look at"
+    assert totals["projects"] > 0, f"{rollout_existing_user.email} has no historical projects to look at"
     assert dashboard.counts() == totals
-    newest = expect(api.records(existing_session, workspace["id"], "projects", limit=1), 200)["items"][0]["name"]
+    newest = expect(rollout_api.records(rollout_existing_session, workspace["id"], "projects", limit=1), 200)["items"][
+        0
+    ]["name"]
     assert newest in dashboard.project_names()
 
 
 @pytest.mark.destructive
 def test_owner_creates_organization_and_teammate_joins_from_the_emailed_link(
-    app_browser: AppBrowser,
-    existing_user: ExistingUser,
-    existing_session: Session,
-    provisioner: Provisioner,
-    mailbox: Mailbox,
+    rollout_browser: AppBrowser,
+    rollout_existing_user: ExistingUser,
+    rollout_existing_session: Session,
+    rollout_provisioner: Provisioner,
+    rollout_mailbox: Mailbox,
 ) -> None:
-    owner_page = app_browser.new_page("owner")
-    dashboard = SignInPage(owner_page).open().sign_in_to_dashboard(existing_user.email, existing_user.password)
-    name = provisioner.naming.name("e2e-team")
+    owner_page = rollout_browser.new_page("owner")
+    dashboard = (
+        SignInPage(owner_page).open().sign_in_to_dashboard(rollout_existing_user.email, rollout_existing_user.password)
+    )
+    name = rollout_provisioner.naming.name("e2e-team")
     dashboard = dashboard.new_organization().create(name)
-    owner = TestUser(existing_user.email, existing_user.password, str(existing_session.user_id), existing_session)
-    provisioner.adopt_org(dashboard.current_org_id(), name, owner)  # removed at the end even if a step fails
+    owner = TestUser(
+        rollout_existing_user.email,
+        rollout_existing_user.password,
+        str(rollout_existing_session.user_id),
+        rollout_existing_session,
+    )
+    rollout_provisioner.adopt_org(dashboard.current_org_id(), name, owner)  # removed at the end even if a step fails
 
-    teammate = provisioner.user("e2e-teammate")
+    teammate = rollout_provisioner.user("e2e-teammate")
     members = dashboard.members().invite(teammate.email, "member")
-    link = mailbox.wait_for(teammate.email, subject=name).link("/invitations/accept")
+    link = rollout_mailbox.wait_for(teammate.email, subject=name).link("/invitations/accept")
 
-    teammate_page = app_browser.new_page("teammate")
+    teammate_page = rollout_browser.new_page("teammate")
     teammate_page.goto(link)
     SignInPage(teammate_page).sign_in(teammate.email, teammate.password)
     teammate_dashboard = AcceptInvitationPage(teammate_page).expect_invitation(name).accept()
@@ -68,26 +80,34 @@ def test_owner_creates_organization_and_teammate_joins_from_the_emailed_link(
 
 @pytest.mark.destructive
 def test_viewer_cannot_create_a_project(
-    app_browser: AppBrowser, two_orgs: TwoOrgs, provisioner: Provisioner, api: ReferenceApi
+    rollout_browser: AppBrowser, rollout_two_orgs: TwoOrgs, rollout_provisioner: Provisioner, rollout_api: ReferenceApi
 ) -> None:
-    page = app_browser.new_page("viewer")
-    dashboard = SignInPage(page).open().sign_in_to_dashboard(two_orgs.viewer.email, two_orgs.viewer.password)
-    dashboard.switch_to(two_orgs.x.name).expect_read_only()
+    page = rollout_browser.new_page("viewer")
+    dashboard = (
+        SignInPage(page).open().sign_in_to_dashboard(rollout_two_orgs.viewer.email, rollout_two_orgs.viewer.password)
+    )
+    dashboard.switch_to(rollout_two_orgs.x.name).expect_read_only()
     # Not just hidden: the server refuses the form post too.
-    response = page.request.post(f"/orgs/{two_orgs.x.id}/projects", form={"name": "by a viewer"}, max_redirects=0)
+    response = page.request.post(
+        f"/orgs/{rollout_two_orgs.x.id}/projects", form={"name": "by a viewer"}, max_redirects=0
+    )
     assert response.status == 403, f"a viewer's project form post answered {response.status}"
-    owner = provisioner.session(two_orgs.x.owner)
-    names = [p["name"] for p in expect(api.records(owner, two_orgs.x.id, "projects"), 200)["items"]]
+    owner = rollout_provisioner.session(rollout_two_orgs.x.owner)
+    names = [p["name"] for p in expect(rollout_api.records(owner, rollout_two_orgs.x.id, "projects"), 200)["items"]]
     assert "by a viewer" not in names
 
 
 @pytest.mark.destructive
-def test_switching_organizations_shows_only_that_organizations_data(app_browser: AppBrowser, two_orgs: TwoOrgs) -> None:
-    page = app_browser.new_page("member-of-both")
-    dashboard = SignInPage(page).open().sign_in_to_dashboard(two_orgs.both.email, two_orgs.both.password)
-    for shown, hidden in ((two_orgs.x, two_orgs.y), (two_orgs.y, two_orgs.x)):
+def test_switching_organizations_shows_only_that_organizations_data(
+    rollout_browser: AppBrowser, rollout_two_orgs: TwoOrgs
+) -> None:
+    page = rollout_browser.new_page("member-of-both")
+    dashboard = (
+        SignInPage(page).open().sign_in_to_dashboard(rollout_two_orgs.both.email, rollout_two_orgs.both.password)
+    )
+    for shown, hidden in ((rollout_two_orgs.x, rollout_two_orgs.y), (rollout_two_orgs.y, rollout_two_orgs.x)):
         projects = dashboard.switch_to(shown.name).project_names()
-        own = two_orgs.x_project if shown is two_orgs.x else two_orgs.y_project
-        other = two_orgs.y_project if shown is two_orgs.x else two_orgs.x_project
+        own = rollout_two_orgs.x_project if shown is rollout_two_orgs.x else rollout_two_orgs.y_project
+        other = rollout_two_orgs.y_project if shown is rollout_two_orgs.x else rollout_two_orgs.x_project
         assert own in projects, f"{shown.name} does not show its project"
         assert other not in projects, f"{shown.name} shows {hidden.name}'s project {other}"

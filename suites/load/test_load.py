@@ -18,9 +18,16 @@ pytestmark = [pytest.mark.load, pytest.mark.destructive]
 VERDICT_CODES = {0, 1, 10, 11}
 
 
-def test_bounded_load_run_reports_its_measurements(load_run: LoadRun, gate_measurements: MeasurementRecorder) -> None:
-    if not load_run.result.is_file():
-        gate_measurements.record("load.p95_ms", None, error=f"Locust exited {load_run.returncode} without a result")
-        pytest.fail(f"Locust exited {load_run.returncode} without writing {load_run.result}:\n{load_run.tail}")
-    gate_measurements.record_file(load_run.result)
-    assert load_run.returncode in VERDICT_CODES, f"Locust did not run to the end:\n{load_run.tail}"
+def test_bounded_load_run_reports_its_measurements(
+    rollout_load_run: LoadRun, rollout_measurements: MeasurementRecorder
+) -> None:
+    if not rollout_load_run.result.is_file():
+        rollout_measurements.record(
+            "load.p95_ms", None, error=f"Locust exited {rollout_load_run.returncode} without a result"
+        )
+        pytest.fail(
+            f"Locust exited {rollout_load_run.returncode} without writing {rollout_load_run.result}:\n"
+            + rollout_load_run.tail
+        )
+    rollout_measurements.record_file(rollout_load_run.result)
+    assert rollout_load_run.returncode in VERDICT_CODES, f"Locust did not run to the end:\n{rollout_load_run.tail}"

@@ -7,23 +7,23 @@ import pytest
 from rollout_gate.config import Environment
 from rollout_gate.integrity.baseline import capture_for, scope
 from rollout_gate.integrity.fingerprint import BaselineError
-from rollout_gate.session import RolloutSession
+from rollout_gate.pytest.session import RolloutSession
 
 pytestmark = [pytest.mark.predeploy, pytest.mark.criterion("baseline_recorded")]
 
 
 def test_baseline_of_pre_migration_data_is_recorded(
-    target_dsn: str, env_config: Environment, rollout: RolloutSession
+    rollout_target_dsn: str, rollout_env: Environment, rollout_session: RolloutSession
 ) -> None:
     try:
-        snapshot = capture_for(env_config, target_dsn, rollout.baseline_path)
+        snapshot = capture_for(rollout_env, rollout_target_dsn, rollout_session.baseline_path)
     except BaselineError as exc:
         pytest.fail(str(exc), pytrace=False)
-    schemas, tables = scope(env_config)
+    schemas, tables = scope(rollout_env)
     assert snapshot.tables, f"no tables found in schemas {', '.join(schemas)} (nor {', '.join(tables)})"
     # A baseline of empty tables would make "zero data loss" vacuous.
     assert sum(fp.rows for fp in snapshot.tables.values()) > 0, "every table in scope is empty"
-    assert rollout.baseline_path.is_file()
+    assert rollout_session.baseline_path.is_file()
     empty = sorted(name for name, fp in snapshot.tables.items() if fp.rows == 0)
     rows = ", ".join(f"{name} {fp.rows}" for name, fp in sorted(snapshot.tables.items()))
-    print(f"baseline {rollout.baseline_path}: {rows}; empty: {', '.join(empty) or 'none'}")
+    print(f"baseline {rollout_session.baseline_path}: {rows}; empty: {', '.join(empty) or 'none'}")

@@ -6,30 +6,31 @@ from typing import Any
 
 import psycopg
 import pytest
+from rollout_gate.fixtures.predeploy import REPORT_PROPERTY
 
-from fixtures.predeploy import REPORT_PROPERTY
 from rollout_gate.predeploy.config import PredeployConfig
 from rollout_gate.predeploy.lint import LintError, LintUnavailable, lint_migration_set, read_table_sizes
 from rollout_gate.predeploy.sets import MigrationSet
-from rollout_gate.session import RolloutSession
+from rollout_gate.pytest.session import RolloutSession
 
 pytestmark = [pytest.mark.predeploy, pytest.mark.criterion("migration_lint")]
 
 
 def test_migration_set_takes_no_long_lock_and_keeps_every_tenant_table_behind_rls(
-    migration_set: MigrationSet,
-    target_reader: psycopg.Connection[Any],
-    predeploy_config: PredeployConfig,
-    rollout: RolloutSession,
+    rollout_migration_set: MigrationSet,
+    rollout_target_reader: psycopg.Connection[Any],
+    rollout_predeploy_config: PredeployConfig,
+    rollout_session: RolloutSession,
     record_property: Any,
 ) -> None:
-    tenancy = rollout.loaded.env.tenancy
+    rollout_tenancy = rollout_session.loaded.env.tenancy
     try:
         report = lint_migration_set(
-            migration_set.migrations, migration_set.rollback, predeploy_config.lint,
-            sizes=read_table_sizes(target_reader), tenant_key=tenancy.tenant_key, tenant_table=tenancy.tenant_table,
-            global_tables=tenancy.global_tables, pg_version=str(target_reader.info.server_version // 10000),
-            root=rollout.project_root,
+            rollout_migration_set.migrations, rollout_migration_set.rollback, rollout_predeploy_config.lint,
+            sizes=read_table_sizes(rollout_target_reader), tenant_key=rollout_tenancy.tenant_key,
+            tenant_table=rollout_tenancy.tenant_table, global_tables=rollout_tenancy.global_tables,
+            pg_version=str(rollout_target_reader.info.server_version // 10000),
+            root=rollout_session.project_root,
         )  # fmt: skip
     except LintUnavailable as exc:
         pytest.skip(str(exc))

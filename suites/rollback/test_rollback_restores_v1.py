@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.rollback, pytest.mark.criterion("rollback_restores_v1"
 
 
 def test_rolled_back_database_holds_every_pre_migration_row(
-    admin_db: psycopg.Connection, baseline: Snapshot, env_config: Environment
+    rollout_admin_db: psycopg.Connection, rollout_baseline: Snapshot, rollout_env: Environment
 ) -> None:
-    schemas, _tables = scope(env_config)
-    diffs = compare(baseline, admin_db, schemas, report_keys=env_config.tenancy.integrity.report_keys)
+    schemas, _tables = scope(rollout_env)
+    diffs = compare(rollout_baseline, rollout_admin_db, schemas, report_keys=rollout_env.tenancy.integrity.report_keys)
     assert not diffs, "after rollback the data differs from the pre-migration baseline:\n" + "\n".join(map(str, diffs))

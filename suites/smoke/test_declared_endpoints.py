@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rollout_gate.api.reference import ReferenceApi
+from rollout_gate.pytest.declared import declared_params, run_declared
 from rollout_gate.smoke.config import SmokeEndpoint
-from rollout_gate.smoke.declared import declared_params, run_declared
 
 pytestmark = [pytest.mark.smoke, pytest.mark.criterion("smoke")]
 
@@ -16,6 +16,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("declared_endpoint", declared_params(metafunc.config))
 
 
-def test_declared_endpoint(declared_endpoint: SmokeEndpoint, api: ReferenceApi, request: pytest.FixtureRequest) -> None:
-    problems = run_declared(declared_endpoint, api, request)
+def test_declared_endpoint(
+    declared_endpoint: SmokeEndpoint, rollout_api: ReferenceApi, request: pytest.FixtureRequest
+) -> None:
+    problems = run_declared(declared_endpoint, rollout_api, request)
     assert not problems, "\n".join(problems)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from rollout_gate.fixtures.database import review
 
-from fixtures.database import review
 from rollout_gate.catalog import TenancyModel
 from rollout_gate.isolation.coverage import populated_tables
 from rollout_gate.isolation.results import ANON_OPS, BLIND_OPS, READ_OPS, SPOOF_OPS, WRITE_OPS, ProbeRun
@@ -22,38 +22,41 @@ def _judge(run: ProbeRun, ops: tuple[str, ...]) -> None:
 
 
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_members_see_no_row_of_another_tenant(probe_run: ProbeRun) -> None:
-    _judge(probe_run, READ_OPS)
+def test_members_see_no_row_of_another_tenant(rollout_probe_run: ProbeRun) -> None:
+    _judge(rollout_probe_run, READ_OPS)
 
 
 @pytest.mark.destructive
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_members_cannot_change_insert_or_move_rows_across_tenants(probe_run: ProbeRun) -> None:
-    _judge(probe_run, WRITE_OPS)
+def test_members_cannot_change_insert_or_move_rows_across_tenants(rollout_probe_run: ProbeRun) -> None:
+    _judge(rollout_probe_run, WRITE_OPS)
 
 
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_update_and_delete_policies_keep_unfiltered_statements_in_the_tenant(probe_run: ProbeRun) -> None:
+def test_update_and_delete_policies_keep_unfiltered_statements_in_the_tenant(rollout_probe_run: ProbeRun) -> None:
     # Replays the policies on copies of the rows: nothing is written, so this runs where writes are forbidden.
-    _judge(probe_run, BLIND_OPS)
+    _judge(rollout_probe_run, BLIND_OPS)
 
 
 @pytest.mark.destructive
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_members_cannot_attribute_rows_to_another_user(probe_run: ProbeRun) -> None:
-    _judge(probe_run, SPOOF_OPS)
+def test_members_cannot_attribute_rows_to_another_user(rollout_probe_run: ProbeRun) -> None:
+    _judge(rollout_probe_run, SPOOF_OPS)
 
 
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_anonymous_role_reaches_no_tenant_row(probe_run: ProbeRun, tenancy: TenancyModel) -> None:
-    if tenancy.anon_role is None:
+def test_anonymous_role_reaches_no_tenant_row(rollout_probe_run: ProbeRun, rollout_tenancy: TenancyModel) -> None:
+    if rollout_tenancy.anon_role is None:
         pytest.skip("inconclusive: the environment names no anonymous role (tenancy.impersonation.anon_role)")
-    _judge(probe_run, ANON_OPS)
+    _judge(rollout_probe_run, ANON_OPS)
 
 
 @pytest.mark.criterion("isolation_probe_coverage")
 def test_every_populated_tenant_table_was_probed(
-    request: pytest.FixtureRequest, probe_run: ProbeRun, tenancy: TenancyModel, admin_db: psycopg.Connection
+    request: pytest.FixtureRequest,
+    rollout_probe_run: ProbeRun,
+    rollout_tenancy: TenancyModel,
+    rollout_admin_db: psycopg.Connection,
 ) -> None:
-    findings = probe_run.coverage_gaps(populated_tables(admin_db, tenancy), tenancy)
+    findings = rollout_probe_run.coverage_gaps(populated_tables(rollout_admin_db, rollout_tenancy), rollout_tenancy)
     review(request, findings, "tenant tables with rows that no probe could cover")

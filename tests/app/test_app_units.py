@@ -8,12 +8,12 @@ import uuid
 import jwt
 import pytest
 
-from reference_app.app import tokens
-from reference_app.app.authz import Policy
-from reference_app.app.db import Principal, identity_statements
-from reference_app.app.faults import Fault, Faults
-from reference_app.app.metrics import Registry
-from reference_app.app.settings import Settings
+from rollout_gate.reference_app.app import tokens
+from rollout_gate.reference_app.app.authz import Policy
+from rollout_gate.reference_app.app.db import Principal, identity_statements
+from rollout_gate.reference_app.app.faults import Fault, Faults
+from rollout_gate.reference_app.app.metrics import Registry
+from rollout_gate.reference_app.app.settings import Settings
 
 SECRET = "s" * 40
 ALICE = Principal(uuid.UUID(int=7), "alice@example.test")

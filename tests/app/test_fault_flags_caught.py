@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reference_app.app.faults import Fault
+from rollout_gate.reference_app.app.faults import Fault
 from tests.rehearsal import Rehearsal, rehearse
 
 ROLE_RULES = "suites/tenant_isolation/api/test_role_rules.py"
@@ -45,7 +45,7 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # RLS still refuses the write: the API answers 500 instead of 403, and the page shows the form.
     Fault.VIEWER_CAN_WRITE: (
         (ROLE_RULES, E2E),
-        (f"{ROLE_RULES}::test_viewer_cannot_write", f"{E2E}::test_viewer_cannot_create_a_project[chromium]"),
+        (f"{ROLE_RULES}::test_viewer_cannot_write", f"{E2E}::test_viewer_cannot_create_a_project"),
     ),
     Fault.HIDE_PRE_MIGRATION_DATA: (
         ("suites/smoke",),
@@ -60,7 +60,7 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     Fault.DASHBOARD_IGNORES_ORG: (
         (E2E,),
-        (f"{E2E}::test_switching_organizations_shows_only_that_organizations_data[chromium]",),
+        (f"{E2E}::test_switching_organizations_shows_only_that_organizations_data",),
     ),
 }
 _FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.M)

@@ -111,7 +111,7 @@ def test_allure_message_prefixes_sort_criteria_into_categories(gate_project: Gat
     gate_project.pytester.makeconftest(
         """
         import pytest
-        from rollout_gate.stash import session_key
+        from rollout_gate.pytest.stash import session_key
 
         @pytest.fixture(autouse=True)
         def _flaky_probe(pytestconfig):
@@ -159,7 +159,7 @@ def test_no_secret_in_any_file_under_the_report_dir(gate_project: GateProject) -
         """
         import os
         import pytest
-        from rollout_gate.stash import session_key
+        from rollout_gate.pytest.stash import session_key
 
         @pytest.fixture(autouse=True)
         def _leaky(pytestconfig):

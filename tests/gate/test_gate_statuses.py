@@ -131,7 +131,7 @@ def test_harness_error_is_never_go(gate_project: GateProject) -> None:
     gate_project.pytester.makeconftest(
         """
         import pytest
-        from rollout_gate.stash import session_key
+        from rollout_gate.pytest.stash import session_key
 
         @pytest.fixture(autouse=True)
         def _broken_probe(pytestconfig):

@@ -10,8 +10,8 @@ from rollout_gate.local.target import LocalTarget
 from tests.rehearsal import ROOT
 
 DATA = Path(__file__).parent / "data"
-REFERENCE_MIGRATIONS = ROOT / "reference_app" / "migrations"
-REFERENCE_ROLLBACK = ROOT / "reference_app" / "rollback"
+REFERENCE_MIGRATIONS = ROOT / "rollout_gate" / "reference_app" / "migrations"
+REFERENCE_ROLLBACK = ROOT / "rollout_gate" / "reference_app" / "rollback"
 
 
 def scratch_databases(target: LocalTarget) -> list[str]:

@@ -72,7 +72,7 @@ def scratch_cluster(run: RunContext) -> Iterator[str]:
         with psycopg.connect(info.dsn(), autocommit=True) as conn:
             conn.execute("create database roles_only")
         with psycopg.connect(info.dsn("roles_only"), autocommit=True) as conn:
-            conn.execute((ROOT / "reference_app/schema/00_auth.sql").read_text())  # type: ignore[arg-type]
+            conn.execute((ROOT / "rollout_gate/reference_app/schema/00_auth.sql").read_text())  # type: ignore[arg-type]
         yield info.dsn()
     finally:
         cluster.stop()

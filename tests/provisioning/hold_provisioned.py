@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from rollout_gate.fixtures.tenants import TenantPair
 
-from fixtures.tenants import TenantPair
 from rollout_gate.provisioning.tenants import RoleOrg
-from rollout_gate.session import RolloutSession
+from rollout_gate.pytest.session import RolloutSession
 
 
 @pytest.mark.destructive

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reference_app.seed import SEED_PASSWORD
 from rollout_gate.local.app_server import maildir_for
 from rollout_gate.phases import Phase
+from rollout_gate.reference_app.seed import SEED_PASSWORD
 from tests.provisioning.local_targets import local_target, provisioned_rows
 from tests.rehearsal import ROOT, SMALL_SCALE, rehearse
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from reference_app.passwords import verify_password
 from rollout_gate.config import load_environment
 from rollout_gate.local.target import LocalTarget
 from rollout_gate.phases import Phase
 from rollout_gate.provisioning.config import ProvisioningConfig
 from rollout_gate.provisioning.provisioner import Access, Provisioner
 from rollout_gate.provisioning.sweep import sweep
+from rollout_gate.reference_app.passwords import verify_password
 from tests.provisioning.local_targets import local_target, provisioned_rows
 from tests.rehearsal import ROOT
 

@@ -8,14 +8,14 @@ may carry anything of B's, and B's data must be unchanged afterwards.
 from __future__ import annotations
 
 import pytest
+from rollout_gate.fixtures.tenants import TenantPair
 
-from fixtures.tenants import TenantPair
 from rollout_gate.api.config import TenantEndpoint
 from rollout_gate.api.endpoints import endpoint_id, tenant_endpoints, views
 from rollout_gate.api.isolation import probe_endpoint
 from rollout_gate.api.reference import ReferenceApi
 from rollout_gate.config import Environment
-from rollout_gate.stash import session_key
+from rollout_gate.pytest.stash import session_key
 
 pytestmark = [
     pytest.mark.isolation,
@@ -27,21 +27,24 @@ pytestmark = [
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "tenant_endpoint" in metafunc.fixturenames:
-        rollout = metafunc.config.stash.get(session_key, None)
-        endpoints = tenant_endpoints(rollout.loaded.env.api if rollout else None)
+        rollout_session = metafunc.config.stash.get(session_key, None)
+        endpoints = tenant_endpoints(rollout_session.loaded.env.api if rollout_session else None)
         metafunc.parametrize("tenant_endpoint", endpoints, ids=[endpoint_id(e) for e in endpoints])
 
 
 def test_endpoint_refuses_the_other_organization(
-    tenant_endpoint: TenantEndpoint, tenant_pair: TenantPair, api: ReferenceApi, env_config: Environment
+    tenant_endpoint: TenantEndpoint,
+    rollout_tenant_pair: TenantPair,
+    rollout_api: ReferenceApi,
+    rollout_env: Environment,
 ) -> None:
-    endpoints = tenant_endpoints(env_config.api)
+    endpoints = tenant_endpoints(rollout_env.api)
     problems = probe_endpoint(
-        api,
+        rollout_api,
         tenant_endpoint,
-        tenant_pair.a,
-        tenant_pair.b,
-        refused=env_config.api.refused_statuses,
+        rollout_tenant_pair.a,
+        rollout_tenant_pair.b,
+        refused=rollout_env.api.refused_statuses,
         views=views(endpoints),
     )
     assert not problems, "\n".join(problems)

@@ -1,1 +1,1 @@
-../../../reference_app/migrations/0001_organizations.sql
+../../../rollout_gate/reference_app/migrations/0001_organizations.sql

@@ -1,1 +1,1 @@
-../../../reference_app/migrations/0002_tenant_columns_backfill.sql
+../../../rollout_gate/reference_app/migrations/0002_tenant_columns_backfill.sql

@@ -1,1 +1,1 @@
-../../../reference_app/migrations/0003_constraints_indexes.sql
+../../../rollout_gate/reference_app/migrations/0003_constraints_indexes.sql

@@ -1,1 +1,1 @@
-../../../reference_app/migrations/0004_rls_policies.sql
+../../../rollout_gate/reference_app/migrations/0004_rls_policies.sql

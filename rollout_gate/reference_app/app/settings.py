@@ -1,0 +1,48 @@
+"""The app's settings, read once from its environment (the local target passes them to the child)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
+from rollout_gate.reference_app.app.faults import NO_FAULTS, Faults
+
+PREFIX = "ROLLOUT_APP_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The non-owner login role (rg_app): RLS applies to everything it does.
+    database_url: str
+    jwt_secret: str
+    # Where invitation links point: the app's own base URL as users reach it.
+    public_url: str
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 0
+    mail_from: str = "Time Tracker <no-reply@example.test>"
+    token_ttl_s: int = 3600
+    invitation_ttl_days: int = 7
+    pool_min: int = 1
+    pool_max: int = 10
+    faults: Faults = NO_FAULTS
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        missing = [k for k in ("DATABASE_URL", "JWT_SECRET", "PUBLIC_URL") if not env.get(PREFIX + k)]
+        if missing:
+            raise ValueError("missing settings: " + ", ".join(PREFIX + k for k in missing))
+        if len(env[PREFIX + "JWT_SECRET"]) < 32:
+            raise ValueError(f"{PREFIX}JWT_SECRET must be at least 32 characters")
+        return cls(
+            database_url=env[PREFIX + "DATABASE_URL"],
+            jwt_secret=env[PREFIX + "JWT_SECRET"],
+            public_url=env[PREFIX + "PUBLIC_URL"].rstrip("/"),
+            smtp_host=env.get(PREFIX + "SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(env.get(PREFIX + "SMTP_PORT", "0")),
+            token_ttl_s=int(env.get(PREFIX + "TOKEN_TTL_S", "3600")),
+            pool_max=int(env.get(PREFIX + "POOL_MAX", "10")),
+            faults=Faults.parse(env.get(FAULTS_VAR)),
+        )
