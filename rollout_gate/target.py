@@ -15,10 +15,11 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from rollout_gate.config import LoadedEnvironment
+from rollout_gate.errors import HarnessError
 from rollout_gate.phases import Phase
 
 
-class TargetError(RuntimeError):
+class TargetError(HarnessError):
     """The target cannot serve the run (unreachable, failed migration...). One line, no secrets."""
 
 

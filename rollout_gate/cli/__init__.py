@@ -15,7 +15,12 @@ from typing import NoReturn
 from rollout_gate import __version__
 
 # name -> module under rollout_gate.cli
-SUBCOMMANDS = {"verdict": "rollout_gate.cli.verdict", "sweep": "rollout_gate.cli.sweep"}
+SUBCOMMANDS = {
+    "verdict": "rollout_gate.cli.verdict",
+    "sweep": "rollout_gate.cli.sweep",
+    "locust": "rollout_gate.cli.locust",
+    "locustfile": "rollout_gate.cli.locustfile",
+}
 USAGE_ERROR = 4  # as pytest's: 0/1/10/11 are verdicts, 2/3 are pytest's interrupted / internal error
 
 
@@ -36,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["locust"]:  # every further argument is Locust's, --help included
+        from rollout_gate.cli.locust import run_locust
+
+        return run_locust(argv[1:])
     args = build_parser().parse_args(argv)
     code: int = import_module(args._module).run(args)
     return code

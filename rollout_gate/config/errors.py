@@ -1,5 +1,5 @@
 from __future__ import annotations
 
+from rollout_gate.errors import ConfigError
 
-class ConfigError(Exception):
-    """A problem with an environment file, reported as one line naming the file and key."""
+__all__ = ["ConfigError"]

@@ -15,7 +15,6 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from rollout_gate.config.errors import ConfigError
 from rollout_gate.criteria.models import (
     THRESHOLD_REFERENCE,
     Action,
@@ -26,6 +25,7 @@ from rollout_gate.criteria.models import (
     Rule,
     Threshold,
 )
+from rollout_gate.errors import ConfigError
 from rollout_gate.phases import Phase
 
 DEFAULTS_FILE = "defaults.yaml"

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from rollout_gate.e2e.config import E2eConfig
+from rollout_gate.errors import HarnessError
 
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
-class BrowserUnavailable(RuntimeError):
+class BrowserUnavailable(HarnessError):
     """No usable browser: the E2E suite cannot run (it is skipped, so its criterion stays inconclusive)."""
 
 

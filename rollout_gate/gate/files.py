@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rollout_gate.errors import RolloutGateError
 from rollout_gate.gate.measurements import Measurement
 from rollout_gate.gate.verdict import CriterionResult, Decision
 
@@ -24,7 +25,7 @@ KIND_MEASUREMENTS = "measurements"
 Redact = Callable[[str], str]
 
 
-class GateFileError(Exception):
+class GateFileError(RolloutGateError):
     """A gate file that cannot be read or does not follow the schema; one line naming the file."""
 
 

@@ -1,6 +1,6 @@
 """Measurements: numbers fed to criteria by producers that are not pass/fail tests (e.g. a load run's p95).
 
-A test records one through the `gate_measurements` fixture; the value travels to
+A test records one through the `rollout_measurements` fixture; the value travels to
 the controller in the test's report (`user_properties`, so xdist carries it), a
 plugin adds some through `pytest_rollout_measurements`, and other tools write
 them into a gate file (`measurements` array) that `rollout-gate verdict` reads.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 MEASUREMENT_PROPERTY = "rollout_measurement"
@@ -55,7 +54,7 @@ class Measurement:
 
 
 class MeasurementRecorder:
-    """What the `gate_measurements` fixture gives a test."""
+    """What the `rollout_measurements` fixture gives a test."""
 
     def __init__(self, properties: list[tuple[str, object]], source: str) -> None:
         self._properties = properties
@@ -79,11 +78,3 @@ class MeasurementRecorder:
     def record_all(self, measurements: Iterable[Measurement]) -> None:
         for m in measurements:
             self.record(m.name, m.value, m.samples, unit=m.unit, error=m.error)
-
-    def record_file(self, path: str | Path) -> list[Measurement]:
-        """Record every measurement of a gate file (e.g. the one a load run wrote)."""
-        from rollout_gate.gate.files import load_gate_file
-
-        measurements = load_gate_file(Path(path)).measurements
-        self.record_all(measurements)
-        return measurements

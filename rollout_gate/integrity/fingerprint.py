@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from rollout_gate.catalog.names import QualifiedName, qualify
+from rollout_gate.errors import HarnessError
 
 SCHEMA_VERSION = 2
 MIN_BUCKET_BITS = 8
@@ -45,7 +46,7 @@ INTEGER_TYPES = ("bigint", "integer", "smallint")
 UUID_PARTS_SINCE = 180000
 
 
-class BaselineError(RuntimeError):
+class BaselineError(HarnessError):
     """A baseline file that cannot be used (missing, from another format version, unreadable)."""
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollout_gate.errors import HarnessError
 from rollout_gate.net import free_loopback_port
 
 # Postgres refuses to run as root; as root we run it as this system user.
@@ -49,7 +50,7 @@ _SERVER_SETTINGS = {
 }
 
 
-class ClusterError(RuntimeError):
+class ClusterError(HarnessError):
     """The embedded server could not be set up; the message is one line."""
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from rollout_gate.errors import HarnessError
 from rollout_gate.migrations import sql_files
 from rollout_gate.predeploy import sqltext
 from rollout_gate.predeploy.config import LintConfig, Severity
@@ -90,11 +91,11 @@ ROLLOUT_RULES = {
 }
 
 
-class LintUnavailable(RuntimeError):
+class LintUnavailable(HarnessError):
     """The linter cannot run here (not installed); the check is inconclusive."""
 
 
-class LintError(RuntimeError):
+class LintError(HarnessError):
     """The linter ran but failed (bad option, crash): the check fails."""
 
 

@@ -17,13 +17,14 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from rollout_gate.errors import HarnessError
 from rollout_gate.local.cluster import ClusterError
 from rollout_gate.local.cluster import bin_dir as wheel_bin_dir
 
 READ_ONLY_OPTION = "-c default_transaction_read_only=on"
 
 
-class PgToolError(RuntimeError):
+class PgToolError(HarnessError):
     """A client tool failed; the message is one line with no password in it."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from rollout_gate.errors import HarnessError
 from rollout_gate.predeploy import sqltext
 from rollout_gate.predeploy.config import FlagsConfig
 
@@ -124,7 +125,7 @@ def connection_problems(facts: ServerFacts, *, min_free: int, min_free_ratio: fl
     return problems
 
 
-class FlagsUnavailable(RuntimeError):
+class FlagsUnavailable(HarnessError):
     """The flag source could not be read; one line, no header values."""
 
 

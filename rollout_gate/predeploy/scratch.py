@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from rollout_gate.errors import HarnessError
 from rollout_gate.predeploy import pgtools
 from rollout_gate.run import RunContext
 
 PREFIX = "rg_scratch_"
 
 
-class ScratchRefused(RuntimeError):
+class ScratchRefused(HarnessError):
     """The configured scratch server may not be used (it is the target's server)."""
 
 

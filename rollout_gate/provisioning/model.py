@@ -6,13 +6,14 @@ import itertools
 from dataclasses import dataclass, field
 
 from rollout_gate.api.client import Session
+from rollout_gate.errors import HarnessError
 
 ROLES = ("owner", "admin", "member", "viewer")
 # Prefix of everything any run provisions (RunContext.prefix starts with it): what a sweep matches.
 RUN_PREFIX_ROOT = "rg-test-"
 
 
-class ProvisioningError(RuntimeError):
+class ProvisioningError(HarnessError):
     """Provisioning or cleanup failed; the message names what and never carries a secret."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from rollout_gate.gate.files import load_gate_file
 from rollout_gate.gate.measurements import MeasurementRecorder
 from rollout_gate.load.runner import LoadRun
 
@@ -29,5 +30,5 @@ def test_bounded_load_run_reports_its_measurements(
             f"Locust exited {rollout_load_run.returncode} without writing {rollout_load_run.result}:\n"
             + rollout_load_run.tail
         )
-    rollout_measurements.record_file(rollout_load_run.result)
+    rollout_measurements.record_all(load_gate_file(rollout_load_run.result).measurements)
     assert rollout_load_run.returncode in VERDICT_CODES, f"Locust did not run to the end:\n{rollout_load_run.tail}"

@@ -37,9 +37,9 @@ def test_no_cross_tenant_rows():
     {isolation}
 
 @pytest.mark.load
-def test_load_run(gate_measurements):
-    gate_measurements.record("load.p95_ms", {p95}, samples={samples}, unit="ms")
-    gate_measurements.record("load.error_rate", {error_rate}, samples={samples})
+def test_load_run(rollout_measurements):
+    rollout_measurements.record("load.p95_ms", {p95}, samples={samples}, unit="ms")
+    rollout_measurements.record("load.error_rate", {error_rate}, samples={samples})
 """
 
 
@@ -249,7 +249,7 @@ def test_environment_thresholds_feed_the_criteria(gate_project: GateProject) -> 
 
 def test_load_test_that_measured_nothing_leaves_its_criteria_inconclusive(gate_project: GateProject) -> None:
     gate_project.pytester.makepyfile(
-        rollout_tests().replace('gate_measurements.record("load.p95_ms", 180.0, samples=500, unit="ms")', "pass")
+        rollout_tests().replace('rollout_measurements.record("load.p95_ms", 180.0, samples=500, unit="ms")', "pass")
     )
     assert gate_project.run("--env=staging").ret == EXIT_INCONCLUSIVE
     assert gate_project.criterion("load_p95")["reason"] == "no measurement of load.p95_ms"
@@ -258,8 +258,8 @@ def test_load_test_that_measured_nothing_leaves_its_criteria_inconclusive(gate_p
 def test_crashed_load_run_is_an_error(gate_project: GateProject) -> None:
     gate_project.pytester.makepyfile(
         rollout_tests().replace(
-            'gate_measurements.record("load.p95_ms", 180.0, samples=500, unit="ms")',
-            'gate_measurements.record("load.p95_ms", None, error="locust exited with 2")',
+            'rollout_measurements.record("load.p95_ms", 180.0, samples=500, unit="ms")',
+            'rollout_measurements.record("load.p95_ms", None, error="locust exited with 2")',
         )
     )
     assert gate_project.run("--env=staging").ret == EXIT_NO_GO
