@@ -100,6 +100,7 @@ def test_the_checks_and_resources_install_under_rollout_gate() -> None:
     import rollout_gate.fixtures
     import rollout_gate.locustfiles
     import rollout_gate.suites
+
     from rollout_gate import reference_app
     from rollout_gate.load import locustfile_path
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 import rollout_gate.fixtures
+
 from tests.conftest import RolloutProject
 
 FIXTURE_MODULES = sorted(Path(rollout_gate.fixtures.__file__).parent.glob("*.py"))
@@ -20,9 +20,7 @@ def _fixtures() -> list[tuple[str, str | None]]:
     found = []
     for path in FIXTURE_MODULES:
         for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef) and any(
-                "fixture" in ast.unparse(d) for d in node.decorator_list
-            ):
+            if isinstance(node, ast.FunctionDef) and any("fixture" in ast.unparse(d) for d in node.decorator_list):
                 found.append((node.name, ast.get_docstring(node)))
     return found
 

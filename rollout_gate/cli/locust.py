@@ -27,8 +27,10 @@ def run_locust(locust_args: Sequence[str]) -> int:
     # Imported here: Locust monkey-patches the standard library with gevent on import.
     from locust import main as locust_main
 
-    from rollout_gate.load import locust_hooks  # noqa: F401  (registers the --rollout-* options first)
-    from rollout_gate.load import locustfile_path
+    from rollout_gate.load import (
+        locust_hooks,  # noqa: F401  (registers the --rollout-* options first)
+        locustfile_path,
+    )
 
     if any(arg in ("-f", "--locustfile") or arg.startswith("--locustfile=") for arg in locust_args):
         print("rollout-gate locust: -f/--locustfile is the harness's own; use `locust -f` for another", file=sys.stderr)

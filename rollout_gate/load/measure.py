@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -38,21 +39,50 @@ def measurements(obs: LoadObservation, *, sustained_window_s: int, source: str) 
     ]
 
 
-def write_result(path: Path, loaded: LoadedEnvironment, obs: LoadObservation, found: list[Measurement]) -> None:
-    """A gate file of kind `measurements` that `rollout-gate verdict` and the pytest load phase read."""
+def write_result(
+    path: Path,
+    loaded: LoadedEnvironment,
+    obs: LoadObservation,
+    found: list[Measurement],
+    *,
+    run_id: str | None = None,
+    target: str | None = None,
+) -> None:
+    """A gate file of kind `measurements` that `rollout-gate verdict` and the pytest load phase read.
+
+    Written beside its final name and renamed into place, so `path` is either absent or a whole file of
+    a run that ended; `run_id` names the harness run it belongs to (None for a standalone run).
+    """
     payload = {
         "schema_version": 1,
         "kind": KIND_MEASUREMENTS,
         "environment": loaded.env.name,
         "environment_file": str(loaded.path),
         "phase": Phase.LOAD.value,
+        "run_id": run_id,
+        "target": target,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "measurements": [x.to_json() for x in found],
         # What a reader needs to act on a leak: which response showed which foreign tenant.
         "reasons": [f"{obs.leaks} cross-tenant response(s), e.g. {e}" for e in obs.leak_examples[:3]],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(loaded.redact(json.dumps(payload, indent=2)) + "\n")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(loaded.redact(json.dumps(payload, indent=2)) + "\n")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def result_run_id(path: Path) -> str | None:
+    """The run id a measurements file records (None: none recorded, or not readable as JSON)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run_id = data.get("run_id") if isinstance(data, dict) else None
+    return run_id if isinstance(run_id, str) else None
 
 
 def decide_load(path: Path, loaded: LoadedEnvironment) -> tuple[Decision, RunInfo]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from locust import FastHttpUser, between, task
+from locust.exception import StopUser
 
 from rollout_gate.load.config import LoadConfig, LoadTask
 from rollout_gate.load.leaks import foreign_tenants
@@ -21,6 +24,7 @@ from rollout_gate.load.observation import LEAK_PREFIX
 from rollout_gate.load.pool import NOTE_VAR, Member, MemberPool
 
 LOGIN_NAME = "sign-in"
+log = logging.getLogger("rollout_gate.load")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class LoadPlan:
     config: LoadConfig
     pool: MemberPool
     sign_in_path: str
+    # Why a host may not be loaded (None: it may); the environment's rule, applied again by every user.
+    host_problem: Callable[[str | None], str | None]
     _next: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_member(self) -> Member:
@@ -44,6 +50,11 @@ class TenantMember(FastHttpUser):
 
     def on_start(self) -> None:
         assert self.plan is not None, "the rollout init listener did not run"
+        # The last line of defence (workers included): whatever set the host, no request goes elsewhere.
+        problem = self.plan.host_problem(self.host)
+        if problem:
+            log.error("rollout-gate load: user stopped before its first request: %s", problem)
+            raise StopUser()
         self.member = self.plan.next_member()
         self.headers: dict[str, str] = {}
         self.org_ids: tuple[str, ...] = ()

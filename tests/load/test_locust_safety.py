@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from rollout_gate.load import locustfile_path
+
 ROOT = Path(__file__).resolve().parents[2]
-LOCUSTFILE = ROOT / "load" / "locustfile.py"
+LOCUSTFILE = locustfile_path()
 
 
 def locust(tmp_path: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:

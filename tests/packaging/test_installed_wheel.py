@@ -46,7 +46,9 @@ def test_team_feeds_a_shipped_criterion(rollout_baseline):
 '''
 
 
-def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -86,7 +88,9 @@ def _pytest(venv: Path, app: Path, *args: str, **extra: str) -> subprocess.Compl
 def test_the_wheel_installs_only_the_rollout_gate_package(installed: tuple[Path, Path]) -> None:
     venv, _ = installed
     site = next((venv / "lib").glob("python3*/site-packages"))
-    ours = [p.name for p in site.iterdir() if p.name.startswith(("rollout_gate", "reference_app", "suites", "fixtures"))]
+    ours = [
+        p.name for p in site.iterdir() if p.name.startswith(("rollout_gate", "reference_app", "suites", "fixtures"))
+    ]
     assert sorted(n for n in ours if not n.endswith(".dist-info")) == ["rollout_gate"]
     assert not (site / "reference_app").exists() and not (site / "suites").exists()
     assert (site / "rollout_gate" / "suites" / "smoke" / "test_smoke.py").is_file()
@@ -117,7 +121,9 @@ def test_init_then_the_shipped_post_migration_checks_give_go_from_the_app_direct
     assert copied == ["conftest.py", "tests/test_team_rollout.py"]
 
 
-def test_a_defective_migration_set_is_no_go_from_the_app_directory(installed: tuple[Path, Path], tmp_path: Path) -> None:
+def test_a_defective_migration_set_is_no_go_from_the_app_directory(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
     venv, app = installed
     site = next((venv / "lib").glob("python3*/site-packages"))
     migrations = tmp_path / "migrations"
