@@ -19,7 +19,7 @@ import pytest
 
 from rollout_gate.config import ConfigError, load_environment, resolve_path
 from rollout_gate.gate.outcomes import CRITERIA_PROPERTY, PHASE_PROPERTY, SUITES_PROPERTY
-from rollout_gate.pytest import gate, hookspecs, markers, options, targets
+from rollout_gate.pytest import gate, hookspecs, markers, options, signals, targets
 from rollout_gate.pytest.session import RolloutSession
 from rollout_gate.pytest.stash import phase_key, session_key
 from rollout_gate.run import RunContext
@@ -81,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         make_target=lambda session: targets.make_target(config, session),
     )
     config.stash[session_key] = rollout
+    signals.install(config)
     config.pluginmanager.register(targets, "rollout_gate_targets")
     gate.configure(config, rollout)
     if workerinput is None:
@@ -187,6 +188,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    signals.uninstall(config)
     rollout = config.stash.get(session_key, None)
     if rollout is None or hasattr(config, "workerinput") or not rollout.loaded.env.is_local:
         return
