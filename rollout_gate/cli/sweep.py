@@ -61,11 +61,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"rollout-gate sweep: error: {env.name} forbids writes (safety.allow_writes: false)", file=sys.stderr)
         return USAGE_ERROR
     sql = env.provisioning.sql
+    # Load rows live in real tenants (the pool's users' own organizations): swept by their note's prefix.
+    cleanup = [*sql.cleanup, *([env.load.sweep_sql] if env.load.sweep_sql else [])]
+    count = [*sql.count, *([env.load.count_sql] if env.load.count_sql else [])]
     try:
         result = sweep(
             secret.get_secret_value(),
-            sql.cleanup,
-            sql.count,
+            cleanup,
+            count,
             older_than=args.older_than,
             prefix=args.prefix,
             dry_run=args.dry_run,
