@@ -117,6 +117,11 @@ def _last_error(stderr: str) -> str:
     errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
     line = (errors or lines or [""])[0]
     line = re.sub(r"^(pg_dump|pg_restore|psql):\s*", "", line)
+    mismatch = re.search(r"server version: (\d+)[^;]*; (\S+) version: (\d+)", stderr)
+    if "server version mismatch" in line and mismatch:
+        server, tool_name, client = mismatch.groups()
+        line = (f"{tool_name} {client} cannot work with server {server}: set predeploy.pg_bin_dir to the "
+                f"bin directory of a PostgreSQL {server} (or newer) client")  # fmt: skip
     if re.search(r'role "[^"]+" does not exist', line):
         line += " (the scratch server needs the target's roles: pg_dumpall --roles-only | psql)"
     return line
