@@ -57,7 +57,6 @@ def write_result(path: Path, loaded: LoadedEnvironment, obs: LoadObservation, fo
 
 def decide_load(path: Path, loaded: LoadedEnvironment) -> tuple[Decision, RunInfo]:
     """Judge a written result with the environment's criteria, as `rollout-gate verdict` would."""
-    from rollout_gate.cli.verdict import combine
+    from rollout_gate.gate.producer import judge_measurements
 
-    decision, run_info, _ = combine([load_gate_file(path)], loaded=loaded, phase=Phase.LOAD)
-    return decision, run_info
+    return judge_measurements([load_gate_file(path)], loaded, Phase.LOAD)
