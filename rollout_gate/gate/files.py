@@ -6,6 +6,7 @@ Everything written goes through the environment's Redactor first.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -168,16 +169,51 @@ class GateFile:
 
 def load_gate_file(path: Path) -> GateFile:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = strict_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise GateFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise GateFileError(f"{path}: not a UTF-8 text file (is it a gate.json?)") from None
     except json.JSONDecodeError as exc:
         raise GateFileError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    except _NotStrictJSON as exc:
+        raise GateFileError(f"{path}: not JSON: {exc}") from None
+    except RecursionError:
+        raise GateFileError(f"{path}: not JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise GateFileError(f"{path}: not JSON: {exc}") from None
     errors = schema_errors(data)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise GateFileError(f"{path}: not a gate file: {errors[0]}{more}")
     return GateFile(path, data)
+
+
+class _NotStrictJSON(ValueError):
+    """JSON that Python's parser accepts but the format does not: NaN, Infinity, 1e999, a key given twice."""
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON as the standard defines it, so no gate file can smuggle in a non-finite number or a second value."""
+
+    def constant(name: str) -> Any:
+        raise _NotStrictJSON(f"{name} is not a number JSON allows")
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise _NotStrictJSON(f"{literal} is not a finite number")
+        return value
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise _NotStrictJSON(f"duplicate key {key!r}")
+            out[key] = value
+        return out
+
+    return json.loads(text, parse_constant=constant, parse_float=number, object_pairs_hook=unique)
 
 
 def iso(stamp: float | None) -> str | None:

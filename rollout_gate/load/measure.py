@@ -87,7 +87,6 @@ def result_run_id(path: Path) -> str | None:
 
 def decide_load(path: Path, loaded: LoadedEnvironment) -> tuple[Decision, RunInfo]:
     """Judge a written result with the environment's criteria, as `rollout-gate verdict` would."""
-    from rollout_gate.cli.verdict import combine
+    from rollout_gate.gate.producer import judge_measurements
 
-    decision, run_info, _ = combine([load_gate_file(path)], loaded=loaded, phase=Phase.LOAD)
-    return decision, run_info
+    return judge_measurements([load_gate_file(path)], loaded, Phase.LOAD)

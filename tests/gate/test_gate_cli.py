@@ -1,4 +1,7 @@
-"""`rollout-gate verdict FILE...`: one verdict from a pytest gate file and a load run's measurements."""
+"""`rollout-gate verdict FILE...`: one verdict from pytest gate files and a load run's measurements.
+
+What it refuses to turn into GO is in test_verdict_fail_closed.py.
+"""
 
 from __future__ import annotations
 
@@ -59,14 +62,21 @@ def test_a_pytest_gate_file_alone_keeps_its_verdict(pytest_gate: Path, capsys: p
 def test_load_measurements_are_judged_by_the_criteria(
     gate_project: GateProject, tmp_path: Path, p95: tuple[float, int], error_rate: tuple[float, int], code: int
 ) -> None:
+    # The load phase's gate file (its producer ran, the numbers came from a separate Locust run).
+    gate_project.pytester.makepyfile("import pytest\n\n@pytest.mark.load\ndef test_load_run(): pass\n")
+    gate_project.run("--env=staging", "--phase=load")
+    phase_gate = gate_project.reports / "gate.json"
     load = measurements(tmp_path / "load.json", load__p95_ms=p95, load__error_rate=error_rate)
     out = tmp_path / "combined.json"
-    args = ["verdict", str(load), "--env=staging", f"--environments-dir={gate_project.envs}", f"--output={out}"]
-    assert main(args) == code
+    envs = f"--environments-dir={gate_project.envs}"
+    assert (
+        main(["verdict", str(phase_gate), str(load), "--env=staging", "--phase=load", envs, f"--output={out}"]) == code
+    )
     combined = json.loads(out.read_text())
     jsonschema.validate(combined, schema())
-    assert combined["kind"] == "combined" and combined["sources"] == [str(load)]
-    assert {c["id"] for c in combined["criteria"]} == {"load_p95", "load_error_rate_warn"}
+    assert combined["kind"] == "combined" and combined["sources"] == [str(phase_gate), str(load)]
+    assert combined["phases"] == ["load"]
+    assert {c["id"] for c in combined["criteria"]} == {"load_p95", "load_error_rate_warn", "load"}
 
 
 def test_pytest_and_load_gate_files_combine_into_one_verdict(
@@ -89,16 +99,21 @@ def test_pytest_and_load_gate_files_combine_into_one_verdict(
     assert markdown.read_text().startswith("# Rollout gate: ✅ GO")
 
 
-def test_worst_result_wins_and_rollback_exits_10(tmp_path: Path) -> None:
+def test_worst_result_wins_and_rollback_exits_10(gate_project: GateProject, tmp_path: Path) -> None:
     base = {"schema_version": 1, "kind": "pytest", "verdict": "GO", "exit_code": 0, "tests_executed": 1}
     base |= {"reasons": [], "warnings": [], "harness_errors": [], "counts": {"passed": 1}}
+    base |= {"environment": "staging", "phases": ["post-migration"]}
+
+    def criterion(criterion_id: str, status: str, action: str, phases: list[str]) -> dict[str, Any]:
+        c = {"id": criterion_id, "title": criterion_id, "status": status, "action": action, "required": True}
+        c |= {"outcome": "pass", "observed": None, "threshold": "every test passes", "samples": 1}
+        return c | {"tests": [f"test_{criterion_id}"], "reason": "", "phases": phases}
 
     def gate_file(name: str, status: str, action: str) -> Path:
-        criterion = {"id": "zero_data_loss", "title": "Zero data loss", "status": status, "action": action}
-        criterion |= {"required": True, "outcome": "pass", "observed": None, "threshold": "every test passes"}
-        criterion |= {"samples": 1, "tests": [f"{name}::test_rows"], "reason": "", "phases": ["post-migration"]}
+        isolated = criterion("zero_cross_tenant_access", "pass", "no_go", ["post-migration", "post-deploy"])
+        criteria = [criterion("zero_data_loss", status, action, ["post-migration"]), isolated]
         path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(base | {"criteria": [criterion]}))
+        path.write_text(json.dumps(base | {"criteria": criteria}))
         return path
 
     a, b, c = (
@@ -106,10 +121,17 @@ def test_worst_result_wins_and_rollback_exits_10(tmp_path: Path) -> None:
         gate_file("b", "fail", "rollback"),
         gate_file("c", "inconclusive", "no_go"),
     )
-    assert main(["verdict", str(a), str(c)]) == EXIT_GO  # evaluated beats inconclusive
-    assert main(["verdict", str(c)]) == EXIT_INCONCLUSIVE
-    assert main(["verdict", str(a), str(b)]) == EXIT_ROLLBACK  # the worse result, with the stricter action
-    assert main(["verdict", str(a), "--phase=load"]) == EXIT_INCONCLUSIVE  # no criterion of that phase
+    envs = f"--environments-dir={gate_project.envs}"
+
+    def verdict(*files: Path, phase: str = "post-migration") -> int:
+        return main(["verdict", *map(str, files), "--env=staging", f"--phase={phase}", envs])
+
+    assert verdict(a) == EXIT_GO
+    assert verdict(a, c) == EXIT_INCONCLUSIVE  # an inconclusive is never overridden by a pass of the same phase
+    assert verdict(c, a) == EXIT_INCONCLUSIVE
+    assert verdict(a, b) == EXIT_ROLLBACK  # the worse result, with the stricter action
+    assert verdict(c, b) == EXIT_ROLLBACK  # a failure beats an inconclusive
+    assert verdict(a, phase="load") == EXIT_INCONCLUSIVE  # no gate file of that phase
 
 
 def test_unusable_input_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
