@@ -15,7 +15,11 @@ from typing import NoReturn
 from rollout_gate import __version__
 
 # name -> module under rollout_gate.cli
-SUBCOMMANDS = {"verdict": "rollout_gate.cli.verdict", "sweep": "rollout_gate.cli.sweep"}
+SUBCOMMANDS = {
+    "init": "rollout_gate.cli.init",
+    "verdict": "rollout_gate.cli.verdict",
+    "sweep": "rollout_gate.cli.sweep",
+}
 USAGE_ERROR = 4  # as pytest's: 0/1/10/11 are verdicts, 2/3 are pytest's interrupted / internal error
 
 
