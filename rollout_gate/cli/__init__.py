@@ -15,7 +15,11 @@ from typing import NoReturn
 from rollout_gate import __version__
 
 # name -> module under rollout_gate.cli
-SUBCOMMANDS = {"verdict": "rollout_gate.cli.verdict", "sweep": "rollout_gate.cli.sweep"}
+SUBCOMMANDS = {
+    "verdict": "rollout_gate.cli.verdict",
+    "sweep": "rollout_gate.cli.sweep",
+    "local": "rollout_gate.cli.local",
+}
 USAGE_ERROR = 4  # as pytest's: 0/1/10/11 are verdicts, 2/3 are pytest's interrupted / internal error
 
 
