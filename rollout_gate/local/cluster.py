@@ -90,7 +90,7 @@ class EmbeddedCluster:
         """Start this run's server, or attach to it if another process of the run did."""
         with self.lock():
             info = self._read_info()
-            if info is not None and self._server_pid() is not None:
+            if info is not None and self.server_pid() is not None:
                 return info
             sweep_stale(self.root, keep=self.run_id)
             return self._start()
@@ -166,7 +166,8 @@ class EmbeddedCluster:
         except (OSError, ValueError, TypeError):
             return None
 
-    def _server_pid(self) -> int | None:
+    def server_pid(self) -> int | None:
+        """The running server's (postmaster's) pid, or None when it is not running."""
         return _postmaster_pid(self.data)
 
 
