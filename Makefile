@@ -27,7 +27,7 @@ test: install
 	$(PYTEST) --env=local $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check rollout_gate fixtures suites tests load benchmarks
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy rollout_gate
 
 # HTML report of the last rollout run with Allure 3 (npm `allure`, pinned in package.json), offline.

@@ -1,1 +1,2 @@
-"""Environment files, shipped as `rollout_gate.environments`: the built-in `local` rehearsal and the templates `rollout-gate init` writes."""
+"""Environment files, shipped as `rollout_gate.environments`: the built-in `local` rehearsal, the templates
+`rollout-gate init` writes, and `examples/`."""

@@ -41,4 +41,3 @@ def run_locust(locust_args: Sequence[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     return 0
-

@@ -42,4 +42,3 @@ class Ledger:
             known = self.tests.get(test.nodeid)
             if known is None or (test.selected and not known.selected):
                 self.tests[test.nodeid] = test
-

@@ -73,8 +73,7 @@ class LoadConfig(_Strict):
     # `rollout-gate sweep`: what killed load runs left in real tenants (pool_csv users write into their own
     # organizations, which no provisioning prefix matches), by the run prefix (%(pattern)s) and age.
     sweep_sql: str | None = (
-        "delete from public.time_entries where note like %(pattern)s "
-        "and created_at <= now() - %(older_than)s::interval"
+        "delete from public.time_entries where note like %(pattern)s and created_at <= now() - %(older_than)s::interval"
     )
     count_sql: str | None = "select 'load rows', count(*) from public.time_entries where note like %(pattern)s"
     # Column of the user table holding the sign-in email (for sampling the pool from the database).
