@@ -181,6 +181,28 @@ class ThresholdsConfig(Strict):
     min_requests: int = Field(default=100, ge=1)
 
 
+class RollbackConfig(Strict):
+    """The old application version after a rollback (the post-rollback phase, docs/rollback.md)."""
+
+    # Where the old version serves once rolled back; unset: target.base_url (the local target: its v1 app).
+    base_url: str | None = None
+    # Checks of the old version's API, declared like smoke.endpoints (auth: none | existing_user).
+    smoke: SmokeConfig = SmokeConfig()
+    # The pre-migration column naming a row's owner: the baseline counts each existing user's rows by it.
+    owner_column: str = "user_id"
+
+    @field_validator("smoke")
+    @classmethod
+    def _no_test_users(cls, value: SmokeConfig) -> SmokeConfig:
+        provisioned = [e.name for e in value.endpoints if e.auth == "test_user"]
+        if provisioned:
+            raise ValueError(
+                f"auth: test_user is not available after a rollback (endpoints {', '.join(provisioned)}): "
+                "use none or existing_user"
+            )
+        return value
+
+
 class Environment(Strict):
     name: str
     kind: Literal["local", "remote"] = "remote"
@@ -198,6 +220,8 @@ class Environment(Strict):
     api: ApiConfig = ApiConfig()
     # Endpoints smoke-tested without writing Python (rollout_gate/smoke/config.py).
     smoke: SmokeConfig = SmokeConfig()
+    # The old version after a rollback: its URL and its smoke endpoints.
+    rollback: RollbackConfig = RollbackConfig()
     # How test users, organizations and invitations are created and removed (rollout_gate/provisioning/config.py).
     provisioning: ProvisioningConfig = ProvisioningConfig()
     # Where test mail (invitation links) can be read.

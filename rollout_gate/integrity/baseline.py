@@ -1,21 +1,44 @@
-"""The pre-deploy baseline: a fingerprint snapshot stored as a file so CI can carry it between jobs."""
+"""The pre-deploy baseline: a fingerprint snapshot stored as a file so CI can carry it between jobs.
+
+In the same file (one artifact for CI to carry), read in the same consistent view: the schema snapshot
+(key `schema`, compared after a rollback) and, for the users whose data the post-rollback smoke reads
+back through the old version, how many rows each owns per table (key `users`).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.read import rls_restriction
 from rollout_gate.config.models import Environment
-from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, take_snapshot
+from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, discover_tables, take_snapshot
+from rollout_gate.integrity.schema_snapshot import read_baseline_section, take_schema_snapshot
+
+USER_COUNTS_VERSION = 1
 
 
-def capture(dsn: str, schemas: list[str], path: Path, *, tables: Iterable[str] = ()) -> Snapshot:
-    """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`."""
+def capture(
+    dsn: str,
+    schemas: list[str],
+    path: Path,
+    *,
+    tables: Iterable[str] = (),
+    users: Sequence[str] = (),
+    user_table: str = "auth.users",
+    owner_column: str = "user_id",
+) -> Snapshot:
+    """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`, with the
+    schema snapshot of `schemas` and the per-table row counts `owner_column` gives each of `users` beside it."""
     # One consistent view of all tables, without blocking writers.
     with psycopg.connect(dsn, autocommit=True) as conn:
         problem = rls_restriction(conn)
@@ -24,7 +47,11 @@ def capture(dsn: str, schemas: list[str], path: Path, *, tables: Iterable[str] =
         with conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
             snapshot = take_snapshot(conn, schemas, tables=tables)
-    save_atomically(snapshot, path)
+            schema = take_schema_snapshot(conn, schemas)
+            counts = owner_counts(conn, schemas, users, user_table=user_table, owner_column=owner_column)
+    save_atomically(
+        snapshot, path, {"schema": schema.to_payload(), "users": UserCounts(owner_column, counts).to_payload()}
+    )
     return snapshot
 
 
@@ -33,15 +60,88 @@ def scope(env: Environment) -> tuple[list[str], list[str]]:
     return list(env.tenancy.schemas), [env.tenancy.user_table]
 
 
-def capture_for(env: Environment, dsn: str, path: Path) -> Snapshot:
+def capture_for(env: Environment, dsn: str, path: Path, *, users: Sequence[str] | None = None) -> Snapshot:
+    """The environment's baseline; `users` (emails) default to the local seed's pre-migration users."""
     schemas, tables = scope(env)
-    return capture(dsn, schemas, path, tables=tables)
+    if users is None:
+        users = _local_users(env)
+    return capture(
+        dsn, schemas, path, tables=tables, users=users,
+        user_table=env.tenancy.user_table, owner_column=env.rollback.owner_column,
+    )  # fmt: skip
 
 
-def save_atomically(snapshot: Snapshot, path: Path) -> None:
-    """Readers (other xdist workers) never see a half-written baseline."""
+def _local_users(env: Environment) -> list[str]:
+    if not env.is_local or env.target.auth.users_csv:
+        return []
+    from rollout_gate.provisioning.existing import existing_users
+
+    return [u.email for u in existing_users(env, Path("."))]
+
+
+@dataclass
+class UserCounts:
+    """Rows each pre-migration user owned per table (`owner_column`), keyed by email."""
+
+    owner_column: str
+    # email -> {"id": user id, "tables": {table: rows}}
+    users: dict[str, dict[str, Any]]
+
+    def rows_of(self, email: str) -> dict[str, int] | None:
+        entry = self.users.get(email.lower())
+        return None if entry is None else {t: int(n) for t, n in entry["tables"].items()}
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"format_version": USER_COUNTS_VERSION, "owner_column": self.owner_column, "users": self.users}
+
+    @classmethod
+    def from_baseline(cls, path: Path) -> UserCounts | None:
+        """The counts stored in the baseline file at `path`; None when it holds none (an older baseline)."""
+        payload = read_baseline_section(path, "users")
+        if payload is None:
+            return None
+        if payload.get("format_version") != USER_COUNTS_VERSION:
+            raise BaselineError(f"the user counts in {path} have another format version: take the baseline again")
+        return cls(payload["owner_column"], payload["users"])
+
+
+def owner_counts(
+    conn: psycopg.Connection[Any], schemas: list[str], emails: Sequence[str], *, user_table: str, owner_column: str
+) -> dict[str, dict[str, Any]]:
+    """Per user (by email, in `user_table`), the rows of every table of `schemas` whose `owner_column` is theirs."""
+    if not emails:
+        return {}
+    users = qualify(user_table)
+    found = conn.execute(
+        sql.SQL("select lower(email), id from {} where lower(email) = any(%s)").format(users.ident),
+        ([e.lower() for e in emails],),
+    ).fetchall()
+    if not found:
+        return {}
+    owned = [name for name, (_key, columns) in discover_tables(conn, schemas).items() if owner_column in columns]
+    result: dict[str, dict[str, Any]] = {email: {"id": str(uid), "tables": {}} for email, uid in found}
+    by_id = {str(uid): email for email, uid in found}
+    for table in owned:
+        rows = conn.execute(
+            sql.SQL("select {col}::text, count(*) from {table} where {col}::text = any(%s) group by 1").format(
+                col=sql.Identifier(owner_column), table=qualify(table).ident
+            ),
+            (list(by_id),),
+        ).fetchall()
+        counted = dict(rows)
+        for uid, email in by_id.items():
+            result[email]["tables"][table] = int(counted.get(uid, 0))
+    return result
+
+
+def save_atomically(snapshot: Snapshot, path: Path, sections: dict[str, Any] | None = None) -> None:
+    """Readers (other xdist workers) never see a half-written baseline. `sections` are added top-level keys
+    (the fingerprint reader ignores them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".baseline-", dir=path.parent)
     os.close(fd)
     snapshot.save(Path(tmp))
+    if sections:
+        payload = json.loads(Path(tmp).read_text())
+        Path(tmp).write_text(json.dumps({**payload, **sections}, indent=0, sort_keys=True))
     os.replace(tmp, path)

@@ -1,8 +1,9 @@
 """Deploy the reference app on the local target: SMTP sink + uvicorn child on a free loopback port.
 
-`install(target)` adds the local target's `deploy` hook (start), and its `before_rollback` and
-`close` hooks (stop). The app runs as a child process that dies with its parent (PR_SET_PDEATHSIG),
-so even a killed harness never leaves a server behind. Fault flags reach the app only from here,
+`install(target)` adds the local target's `deploy` hook (start), its `before_rollback` hook (stop), its
+`after_rollback` hook (start the v1 app, the version the rollback returns to) and its `close` hook.
+Each app runs as a child process that dies with its parent (PR_SET_PDEATHSIG), so even a killed
+harness never leaves a server behind. Fault flags reach the app only from here,
 from `ROLLOUT_APP_FAULTS` in the harness's environment.
 """
 
@@ -48,14 +49,19 @@ def maildir_for(target: LocalTarget) -> Path:
 class AppServer:
     """One reference app process (and its mail sink) for one local target database."""
 
-    def __init__(self, target: LocalTarget, environ: Mapping[str, str], log_dir: Path | None = None) -> None:
+    def __init__(
+        self, target: LocalTarget, environ: Mapping[str, str], log_dir: Path | None = None, *, schema: str = "v2"
+    ) -> None:
         self.target = target
-        self.faults_text = environ.get(FAULTS_VAR, "")
+        self.schema = schema
+        # Fault flags rehearse a broken v2 deploy; the v1 app after a rollback runs as released.
+        self.faults_text = environ.get(FAULTS_VAR, "") if schema == "v2" else ""
         self.base_env = {k: v for k, v in environ.items() if not k.startswith(("ROLLOUT_", "PYTEST_"))}
         state = target.project_root / target.loaded.env.local.state_dir
         # In the report dir when the harness gives one (kept with the run's reports), else run state.
         self.keep_log = log_dir is not None
-        self.log_path = (log_dir or state / "logs") / f"app-{target.run.run_id}-{target.run.worker_id}.log"
+        name = "app" if schema == "v2" else f"app-{schema}"
+        self.log_path = (log_dir or state / "logs") / f"{name}-{target.run.run_id}-{target.run.worker_id}.log"
         self.sink = MailSink(maildir_for(target))
         self.proc: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
@@ -68,8 +74,10 @@ class AppServer:
             faults = Faults.parse(self.faults_text)
         except ValueError as exc:
             raise TargetError(str(exc)) from None  # a typo fails the deploy, loudly
-        self._apply_app_sql()
-        self.sink.start()
+        if self.schema == "v2":
+            # v1 needs neither: it sends no mail, and its sign-in only reads auth.users.
+            self._apply_app_sql()
+            self.sink.start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
@@ -80,6 +88,7 @@ class AppServer:
             # A fresh signing secret per run and process: never printed, never written anywhere.
             "ROLLOUT_APP_JWT_SECRET": secrets.token_urlsafe(48),
             "ROLLOUT_APP_PUBLIC_URL": url,
+            "ROLLOUT_APP_SCHEMA": self.schema,
             "ROLLOUT_APP_SMTP_HOST": "127.0.0.1",
             "ROLLOUT_APP_SMTP_PORT": str(self.sink.port),
             FAULTS_VAR: ",".join(sorted(faults)),
@@ -157,8 +166,11 @@ class AppServer:
 
 
 def install(target: LocalTarget, environ: Mapping[str, str] | None = None, *, log_dir: Path | None = None) -> AppServer:
-    """Deploy the reference app when the target reaches `deployed`; stop it before rollback and at close."""
-    server = AppServer(target, os.environ if environ is None else environ, log_dir)
+    """Deploy the reference app when the target reaches `deployed`; stop it before rollback; once the rollback
+    is applied, serve the v1 app (the old version) in its place; stop whatever runs at close."""
+    environ = os.environ if environ is None else environ
+    server = AppServer(target, environ, log_dir)
+    old_version = AppServer(target, environ, log_dir, schema="v1")
 
     def deploy(t: LocalTarget) -> None:
         t.app_url = server.start()
@@ -167,11 +179,16 @@ def install(target: LocalTarget, environ: Mapping[str, str] | None = None, *, lo
         server.stop()
         t.app_url = None
 
+    def serve_old_version(t: LocalTarget) -> None:
+        t.app_url = old_version.start()
+
     def close(t: LocalTarget) -> None:
+        old_version.cleanup()
         server.cleanup()
         t.app_url = None
 
     target.hooks.deploy.append(deploy)
     target.hooks.before_rollback.append(undeploy)
+    target.hooks.after_rollback.append(serve_old_version)
     target.hooks.close.append(close)
     return server

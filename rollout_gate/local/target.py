@@ -2,7 +2,7 @@
 
 Stages, in rollout order: `seeded` (v1 with data: pre-deploy), `migrated`
 (baseline taken, v2 applied: post-migration), `deployed` (the app runs on v2:
-post-deploy and load), `rolled_back` (rollback applied: post-rollback). A
+post-deploy and load), `rolled_back` (rollback applied, the old app version serving: post-rollback). A
 test asks for its phase; the target advances to it and never goes back.
 Each pytest process (each xdist worker) works on its own database, cloned
 from one seeded template per run, so workers never collide.
@@ -52,6 +52,8 @@ class LocalHooks:
     before_migrate: list[Hook] = field(default_factory=list)
     deploy: list[Hook] = field(default_factory=list)
     before_rollback: list[Hook] = field(default_factory=list)
+    # Run once the rollback set is applied (start the old app version...).
+    after_rollback: list[Hook] = field(default_factory=list)
     # Run by close(), before the database is dropped (stop the app, drop its mail...).
     close: list[Hook] = field(default_factory=list)
 
@@ -219,6 +221,8 @@ class LocalTarget:
             self.rollback = apply_directory(self.database_url(), self.rollback_dir)
             if self.rollback.failed:
                 raise TargetError(f"rollback {self.rollback.summary()}")
+            for hook in self.hooks.after_rollback:
+                hook(self)
         self.timings[stage] = time.perf_counter() - started
 
     def _dir(self, value: str | None, default: Callable[[], Path]) -> Path:

@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rollout_gate.reference_app.app import api, web
+from rollout_gate.reference_app.app import api, v1, web
 from rollout_gate.reference_app.app.authz import Policy
 from rollout_gate.reference_app.app.context import AppContext
 from rollout_gate.reference_app.app.db import Database
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.open()
+        log.info("serving the %s app", settings.schema)
         if settings.faults:
             log.warning("fault flags active: %s", settings.faults)
         try:
@@ -72,8 +73,10 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await db.close()
 
+    # v1: the single-tenant API only (no pages, no organizations), as the release before v2 served it.
+    routes = list(v1.ROUTES) if settings.schema == "v1" else [*api.ROUTES, *web.ROUTES]
     app = Starlette(
-        routes=[*api.ROUTES, *web.ROUTES],
+        routes=routes,
         middleware=[Middleware(MetricsMiddleware, registry=registry)],
         exception_handlers={AppError: app_error, web.SignInRequired: sign_in_required},
         lifespan=lifespan,

@@ -10,6 +10,9 @@ from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
 from rollout_gate.reference_app.app.faults import NO_FAULTS, Faults
 
 PREFIX = "ROLLOUT_APP_"
+# v2: the multi-tenant app (organizations, memberships); v1: the single-tenant app it replaced, which
+# serves the v1 schema (every row owned by its user) again after a rollback.
+SCHEMAS = ("v1", "v2")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     faults: Faults = NO_FAULTS
+    schema: str = "v2"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -36,7 +40,11 @@ class Settings:
             raise ValueError("missing settings: " + ", ".join(PREFIX + k for k in missing))
         if len(env[PREFIX + "JWT_SECRET"]) < 32:
             raise ValueError(f"{PREFIX}JWT_SECRET must be at least 32 characters")
+        schema = env.get(PREFIX + "SCHEMA") or "v2"
+        if schema not in SCHEMAS:
+            raise ValueError(f"{PREFIX}SCHEMA must be one of {', '.join(SCHEMAS)}, not {schema!r}")
         return cls(
+            schema=schema,
             database_url=env[PREFIX + "DATABASE_URL"],
             jwt_secret=env[PREFIX + "JWT_SECRET"],
             public_url=env[PREFIX + "PUBLIC_URL"].rstrip("/"),
