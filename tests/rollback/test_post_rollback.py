@@ -7,6 +7,7 @@ the reference sets, and with defective sets built from them (tests/rollback/data
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.rehearsal import ROOT, Rehearsal, rehearse
@@ -40,7 +41,7 @@ def test_clean_rollback_is_go_with_the_v1_app_serving(tmp_path: Path) -> None:
     assert statuses == dict.fromkeys(POST_ROLLBACK, "pass"), run.output
     serving = run.criterion("rollback_app_serves")
     tests = serving["tests"]
-    assert "rollback/test_old_version_serves.py::test_pre_migration_users_see_their_data" in tests, serving
+    assert "suites/rollback/test_old_version_serves.py::test_pre_migration_users_see_their_data" in tests, serving
     assert any("test_declared_old_version_endpoint[v1-my-projects]" in t for t in tests), serving
     assert serving["samples"] == len(tests), serving  # every one ran: nothing skipped into a pass
     # The old version that answered is the v1 app the local target started after the rollback.
@@ -72,12 +73,24 @@ def test_a_v1_column_the_rollback_drops_is_named(tmp_path: Path) -> None:
     assert "Traceback" not in run.output, run.output
 
 
+def test_a_v1_policy_the_rollback_does_not_restore_hides_users_data_in_the_old_version(tmp_path: Path) -> None:
+    run = post_rollback(tmp_path, "rollback_loses_v1_policy")
+    assert run.returncode != 0 and run.verdict == "NO_GO", run.output
+    assert "policy public.clients.clients_select_own: missing" in failure_lines(run, SCHEMA_TEST), run.output
+    # No row is lost, yet the old version shows its owners none of their clients (RLS hides them).
+    assert run.criterion("rollback_restores_v1")["status"] == "pass", run.output
+    assert run.criterion("rollback_app_serves")["status"] == "fail", run.output
+    failure = failure_lines(run, "test_pre_migration_users_see_their_data")
+    assert re.search(r"user\d+@example\.test: /api/clients lists 0 row\(s\), the baseline [1-9]", failure), failure
+
+
 def test_the_defective_sets_are_the_reference_sets_plus_one_file() -> None:
     """The proofs above rehearse exactly one defect each."""
     reference = ROOT / "rollout_gate" / "reference_app"
     for name, kind, extra in (
         ("policy_left_behind", "migrations", "0005_support_read_profiles.sql"),
         ("rollback_drops_column", "rollback", "0004_drop_client_email.sql"),
+        ("rollback_loses_v1_policy", "rollback", "0004_drop_clients_select_own.sql"),
     ):
         files = sorted(p.name for p in (DATA / name / kind).iterdir())
         assert files == sorted([*(p.name for p in (reference / kind).glob("*.sql")), extra]), (name, files)

@@ -1,0 +1,1 @@
+../../../../../rollout_gate/reference_app/rollback/0001_restore_v1_policies.sql

@@ -1,0 +1,1 @@
+../../../../../rollout_gate/reference_app/rollback/0002_drop_tenant_columns.sql

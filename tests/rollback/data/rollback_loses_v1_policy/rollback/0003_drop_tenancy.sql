@@ -1,0 +1,1 @@
+../../../../../rollout_gate/reference_app/rollback/0003_drop_tenancy.sql
