@@ -124,7 +124,8 @@ QUERIES: dict[str, str] = {
             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = any(%(schemas)s)
             union all
-            select format('schema %%I', n.nspname), (aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner)))).*
+            select format('schema %%I', n.nspname),
+                   (aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner)))).*
             from pg_namespace n where n.nspname = any(%(schemas)s)
         )
         select format('%%s to %%s', object, case grantee when 0 then 'public' else grantee::regrole::text end),

@@ -65,6 +65,8 @@ class AppServer:
         self.sink = MailSink(maildir_for(target))
         self.proc: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
+        # Servers that stop with this one (the v1 app that replaces it after a rollback).
+        self.companions: list[AppServer] = []
 
     def start(self) -> str:
         if self.proc is not None:
@@ -158,7 +160,9 @@ class AppServer:
         self.sink.stop()
 
     def cleanup(self) -> None:
-        """Stop, and drop the mail of this target (the Maildir is run state, like the database)."""
+        """Stop it and its companions; drop the mail of this target (the Maildir is run state, like the database)."""
+        for companion in self.companions:
+            companion.cleanup()
         self.stop()
         shutil.rmtree(self.sink.maildir, ignore_errors=True)
         if not self.keep_log:
@@ -171,6 +175,7 @@ def install(target: LocalTarget, environ: Mapping[str, str] | None = None, *, lo
     environ = os.environ if environ is None else environ
     server = AppServer(target, environ, log_dir)
     old_version = AppServer(target, environ, log_dir, schema="v1")
+    server.companions.append(old_version)  # whoever cleans the app up (close, `local up`) stops both
 
     def deploy(t: LocalTarget) -> None:
         t.app_url = server.start()
@@ -183,7 +188,6 @@ def install(target: LocalTarget, environ: Mapping[str, str] | None = None, *, lo
         t.app_url = old_version.start()
 
     def close(t: LocalTarget) -> None:
-        old_version.cleanup()
         server.cleanup()
         t.app_url = None
 

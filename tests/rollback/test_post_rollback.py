@@ -41,7 +41,7 @@ def test_clean_rollback_is_go_with_the_v1_app_serving(tmp_path: Path) -> None:
     assert statuses == dict.fromkeys(POST_ROLLBACK, "pass"), run.output
     serving = run.criterion("rollback_app_serves")
     tests = serving["tests"]
-    assert "suites/rollback/test_old_version_serves.py::test_pre_migration_users_see_their_data" in tests, serving
+    assert "suites/rollback/test_reference_v1_app.py::test_pre_migration_users_see_their_data" in tests, serving
     assert any("test_declared_old_version_endpoint[v1-my-projects]" in t for t in tests), serving
     assert serving["samples"] == len(tests), serving  # every one ran: nothing skipped into a pass
     # The old version that answered is the v1 app the local target started after the rollback.
