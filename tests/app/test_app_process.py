@@ -1,5 +1,6 @@
-"""The deployed reference app as a process: started on deploy, stopped before rollback and at close,
-never outliving a killed harness, and refusing to start with a mistyped fault flag."""
+"""The deployed reference app as a process: started on deploy, stopped before rollback (the v1 app serving
+in its place once the rollback is applied) and at close, never outliving a killed harness, and refusing
+to start with a mistyped fault flag."""
 
 from __future__ import annotations
 
@@ -34,11 +35,20 @@ def test_app_runs_while_deployed_and_stops_before_rollback() -> None:
     with local_target("app-lifecycle") as target:
         server: AppServer = install(target, environ={})
         target.advance_to(Phase.POST_DEPLOY)
-        assert target.app_url and httpx.get(target.app_url + "/health").json() == {"status": "ok", "database": "ok"}
+        v2_url = target.app_url
+        assert v2_url and httpx.get(v2_url + "/health").json() == {"status": "ok", "database": "ok"}
         assert server.proc is not None
         pid = server.proc.pid
         target.advance_to(Phase.POST_ROLLBACK)
-        assert target.app_url is None and wait_gone(pid)
+        assert wait_gone(pid)
+        # The old version serves in its place: the v1 API (owner-scoped collections), not v2's organizations.
+        (v1,) = server.companions
+        assert v1.proc is not None and target.app_url == v1.url != v2_url
+        assert httpx.get(target.app_url + "/health").json() == {"status": "ok", "database": "ok"}
+        assert httpx.get(target.app_url + "/api/clients").status_code == 401
+        assert httpx.get(target.app_url + "/api/organizations").status_code == 404
+        v1_pid = v1.proc.pid
+    assert wait_gone(v1_pid), "the v1 app outlived the target's close"
 
 
 def test_a_mistyped_fault_flag_fails_the_deploy() -> None:
