@@ -35,10 +35,11 @@ def capture(
     tables: Iterable[str] = (),
     users: Sequence[str] = (),
     user_table: str = "auth.users",
+    user_key: str = "id",
     owner_column: str = "user_id",
 ) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`, with the
-    schema snapshot of `schemas` and the per-table row counts `owner_column` gives each of `users` beside it."""
+    schema snapshot of `schemas` and the rows each of `users` (emails) owns per table, by `owner_column`, in it."""
     # One consistent view of all tables, without blocking writers.
     with psycopg.connect(dsn, autocommit=True) as conn:
         problem = rls_restriction(conn)
@@ -48,7 +49,9 @@ def capture(
             conn.execute("set transaction isolation level repeatable read, read only")
             snapshot = take_snapshot(conn, schemas, tables=tables)
             schema = take_schema_snapshot(conn, schemas)
-            counts = owner_counts(conn, schemas, users, user_table=user_table, owner_column=owner_column)
+            counts = owner_counts(
+                conn, schemas, users, user_table=user_table, owner_column=owner_column, user_key=user_key
+            )
     save_atomically(
         snapshot, path, {"schema": schema.to_payload(), "users": UserCounts(owner_column, counts).to_payload()}
     )
@@ -67,7 +70,7 @@ def capture_for(env: Environment, dsn: str, path: Path, *, users: Sequence[str] 
         users = _local_users(env)
     return capture(
         dsn, schemas, path, tables=tables, users=users,
-        user_table=env.tenancy.user_table, owner_column=env.rollback.owner_column,
+        user_table=env.tenancy.user_table, user_key=env.tenancy.user_key, owner_column=env.rollback.owner_column,
     )  # fmt: skip
 
 
@@ -106,15 +109,26 @@ class UserCounts:
 
 
 def owner_counts(
-    conn: psycopg.Connection[Any], schemas: list[str], emails: Sequence[str], *, user_table: str, owner_column: str
+    conn: psycopg.Connection[Any],
+    schemas: list[str],
+    emails: Sequence[str],
+    *,
+    user_table: str,
+    owner_column: str,
+    user_key: str = "id",
 ) -> dict[str, dict[str, Any]]:
-    """Per user (by email, in `user_table`), the rows of every table of `schemas` whose `owner_column` is theirs."""
+    """Per user (by `email` in `user_table`), the rows of every table of `schemas` whose `owner_column` is theirs."""
     if not emails:
         return {}
-    users = qualify(user_table)
+    users = sql.SQL("select {key} from {table} where lower(email) = any(%s)").format(
+        key=sql.Identifier(user_key), table=qualify(user_table).ident
+    )
+    lowered = [e.lower() for e in emails]
     found = conn.execute(
-        sql.SQL("select lower(email), id from {} where lower(email) = any(%s)").format(users.ident),
-        ([e.lower() for e in emails],),
+        sql.SQL("select lower(email), {key}::text from {table} where lower(email) = any(%s)").format(
+            key=sql.Identifier(user_key), table=qualify(user_table).ident
+        ),
+        (lowered,),
     ).fetchall()
     if not found:
         return {}
@@ -122,11 +136,12 @@ def owner_counts(
     result: dict[str, dict[str, Any]] = {email: {"id": str(uid), "tables": {}} for email, uid in found}
     by_id = {str(uid): email for email, uid in found}
     for table in owned:
+        # Compared in the key's own type (not as text), so the owner column's index serves the lookup.
         rows = conn.execute(
-            sql.SQL("select {col}::text, count(*) from {table} where {col}::text = any(%s) group by 1").format(
-                col=sql.Identifier(owner_column), table=qualify(table).ident
+            sql.SQL("select {col}::text, count(*) from {table} where {col} = any(array({users})) group by 1").format(
+                col=sql.Identifier(owner_column), table=qualify(table).ident, users=users
             ),
-            (list(by_id),),
+            (lowered,),
         ).fetchall()
         counted = dict(rows)
         for uid, email in by_id.items():
