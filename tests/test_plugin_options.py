@@ -42,7 +42,7 @@ def ran(result: pytest.RunResult) -> list[str]:
             "target:\n  base_url: ${NOT_SET_ANYWHERE}\n",
             "ERROR: */broken.yaml: target.base_url: environment variable NOT_SET_ANYWHERE is not set",
         ),
-        (["--env=broken"], "target:\n  base_ulr: x\n", "ERROR: */broken.yaml: target.base_ulr: unknown key"),
+        (["--env=broken"], "target:\n  base_ulr: x\n", "ERROR: */broken.yaml:2: target.base_ulr: unknown key"),
         (["--env=staging", "--phase=launch"], None, "ERROR: --phase: unknown phase 'launch' (choose from *)"),
         (["--env=missing.yaml"], None, "ERROR: environment file missing.yaml does not exist"),
     ],
