@@ -172,12 +172,14 @@ class SuitesConfig(Strict):
 
 
 class ThresholdsConfig(Strict):
-    p95_ms: float = Field(default=500.0, gt=0)
-    error_rate: float = Field(default=0.01, ge=0, le=1)
-    error_rate_warn: float = Field(default=0.05, ge=0, le=1)
-    error_rate_rollback: float = Field(default=0.10, ge=0, le=1)
-    login_failure_warn: float = Field(default=0.05, ge=0, le=1)
-    login_failure_rollback: float = Field(default=0.10, ge=0, le=1)
+    """Limits named by criteria (`< thresholds.p95_ms`): finite, positive, rates from 0 to 1."""
+
+    p95_ms: float = Field(default=500.0, gt=0, allow_inf_nan=False)
+    error_rate: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    error_rate_warn: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False)
+    error_rate_rollback: float = Field(default=0.10, ge=0, le=1, allow_inf_nan=False)
+    login_failure_warn: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False)
+    login_failure_rollback: float = Field(default=0.10, ge=0, le=1, allow_inf_nan=False)
     min_requests: int = Field(default=100, ge=1)
 
 
