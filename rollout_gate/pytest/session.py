@@ -33,6 +33,9 @@ class RolloutSession:
     make_target: Callable[[RolloutSession], Target] | None = None
     _target: Target | None = None
     _target_error: str | None = None
+    # Phase -> the first database failure in it (cannot connect, server stopped answering): the circuit
+    # breaker that makes the rest of that phase's database tests fail at once instead of one timeout each.
+    _database_down: dict[str, str] = field(default_factory=dict)
 
     @property
     def explicit(self) -> bool:
@@ -65,6 +68,16 @@ class RolloutSession:
         message = self.loaded.redact(message)
         if message not in self.harness_errors:
             self.harness_errors.append(message)
+
+    def database_failed(self, phase: Phase | None, message: str) -> None:
+        """Open the breaker for `phase` (the first failure is the one every later test names)."""
+        message = self.loaded.redact(message)
+        self._database_down.setdefault(str(phase), message)
+        self.target_failed(message)
+
+    def database_down(self, phase: Phase | None) -> str | None:
+        """The failure that opened the breaker for `phase`, if any."""
+        return self._database_down.get(str(phase))
 
     def close_target(self) -> None:
         if self._target is not None:
