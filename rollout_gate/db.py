@@ -15,7 +15,8 @@ result, because the check could not look.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -155,3 +156,50 @@ def scan_timeout(conn: psycopg.Connection[Any], seconds: float) -> Iterator[None
         if bounded and not conn.closed and not conn.broken:
             with contextlib.suppress(psycopg.Error, TargetError):
                 conn.execute("select set_config('statement_timeout', %s, false)", (previous,))
+
+
+# -- what the harness's login may do ---------------------------------------------------------
+
+_ROLE_POWER = """
+select current_user, r.rolsuper, r.rolbypassrls,
+       (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and n.nspname = any(%s)
+          and (has_table_privilege(c.oid, 'INSERT') or has_table_privilege(c.oid, 'UPDATE')
+               or has_table_privilege(c.oid, 'DELETE') or has_table_privilege(c.oid, 'TRUNCATE')))::int
+from pg_roles r where r.rolname = current_user
+"""
+
+
+@dataclass(frozen=True)
+class RolePower:
+    """The database role the harness logs in as, and how far it could write."""
+
+    name: str
+    superuser: bool
+    bypassrls: bool
+    writable_tables: int  # tables in the checked schemas it holds INSERT/UPDATE/DELETE/TRUNCATE on
+
+    def describe(self) -> str:
+        kind = "superuser" if self.superuser else "BYPASSRLS" if self.bypassrls else "subject to RLS"
+        return f"{self.name} ({kind}; may write {self.writable_tables} table(s) in the checked schemas)"
+
+    def findings(self, key: str) -> list[str]:
+        """Why this login is more than a writes-forbidden run needs (warn level)."""
+        if self.superuser:
+            return [
+                f"{key} logs in as {self.name}, a superuser, on a target that forbids writes: one mistake "
+                "can change anything; use a BYPASSRLS role granted only pg_read_all_data"
+            ]
+        if self.bypassrls and self.writable_tables:
+            return [
+                f"{key} logs in as {self.name}, which bypasses RLS and may write {self.writable_tables} "
+                "table(s) on a target that forbids writes; grant it read access only (pg_read_all_data)"
+            ]
+        return []
+
+
+def role_power(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> RolePower | None:
+    row = conn.execute(_ROLE_POWER, (list(schemas),)).fetchone()
+    if row is None:
+        return None
+    return RolePower(str(row[0]), bool(row[1]), bool(row[2]), int(row[3]))

@@ -13,6 +13,9 @@ from rollout_gate.phases import Phase
 from rollout_gate.run import RunContext
 from rollout_gate.target import RemoteTarget, Target, TargetError
 
+# The breaker key of a failure before any test ran (the header's role check): it holds for every phase.
+EVERY_PHASE = "*"
+
 
 @dataclass
 class RolloutSession:
@@ -69,15 +72,15 @@ class RolloutSession:
         if message not in self.harness_errors:
             self.harness_errors.append(message)
 
-    def database_failed(self, phase: Phase | None, message: str) -> None:
+    def database_failed(self, phase: Phase | str | None, message: str) -> None:
         """Open the breaker for `phase` (the first failure is the one every later test names)."""
         message = self.loaded.redact(message)
         self._database_down.setdefault(str(phase), message)
         self.target_failed(message)
 
     def database_down(self, phase: Phase | None) -> str | None:
-        """The failure that opened the breaker for `phase`, if any."""
-        return self._database_down.get(str(phase))
+        """The failure that opened the breaker for `phase` (or for every phase: key "*"), if any."""
+        return self._database_down.get(str(phase)) or self._database_down.get(EVERY_PHASE)
 
     def close_target(self) -> None:
         if self._target is not None:
