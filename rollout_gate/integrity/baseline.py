@@ -7,17 +7,26 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import psycopg
-
+from rollout_gate import db
 from rollout_gate.catalog.read import rls_restriction
-from rollout_gate.config.models import Environment
+from rollout_gate.config.models import DatabaseTimeouts, Environment
 from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, take_snapshot
 
 
-def capture(dsn: str, schemas: list[str], path: Path, *, tables: Iterable[str] = ()) -> Snapshot:
+def capture(
+    dsn: str,
+    schemas: list[str],
+    path: Path,
+    *,
+    tables: Iterable[str] = (),
+    timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
+    connect_timeout: float = 10.0,
+) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`."""
-    # One consistent view of all tables, without blocking writers.
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    # One consistent view of all tables, without blocking writers; whole-table scans get the scan timeout.
+    with db.connect(
+        dsn, timeouts=timeouts, connect_timeout=connect_timeout, statement_s=timeouts.scan_statement_s
+    ) as conn:
         problem = rls_restriction(conn)
         if problem:
             raise BaselineError(problem)
@@ -35,7 +44,8 @@ def scope(env: Environment) -> tuple[list[str], list[str]]:
 
 def capture_for(env: Environment, dsn: str, path: Path) -> Snapshot:
     schemas, tables = scope(env)
-    return capture(dsn, schemas, path, tables=tables)
+    target = env.target
+    return capture(dsn, schemas, path, tables=tables, timeouts=target.timeouts, connect_timeout=target.connect_timeout)
 
 
 def save_atomically(snapshot: Snapshot, path: Path) -> None:

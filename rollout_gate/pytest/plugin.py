@@ -101,6 +101,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"rollout-gate: target {rollout.loaded.describe_target()}",
         f"rollout-gate: phases {phases} ({rollout.phase_source}); writes "
         f"{'allowed' if env.safety.allow_writes else 'forbidden'}; reports {rollout.report_dir}",
+        *targets.database_role_header(config, rollout),
     ]
 
 
