@@ -8,6 +8,8 @@ from pathlib import Path
 
 import psycopg
 
+from rollout_gate import db
+
 
 @dataclass(frozen=True)
 class AppliedFile:
@@ -48,7 +50,8 @@ def apply_directory(dsn: str, directory: Path, *, connect_timeout: float = 10) -
     if not files:
         run.files.append(AppliedFile(name="(none)", seconds=0.0, error=f"no *.sql files in {directory}"))
         return run
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout)) as conn:
+    # A migration may rewrite large tables: the scan timeout, not the per-check one.
+    with db.connect(dsn, connect_timeout=connect_timeout, statement_s=db.DEFAULT_TIMEOUTS.scan_statement_s) as conn:
         for path in files:
             started = time.perf_counter()
             try:

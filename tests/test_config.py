@@ -53,7 +53,7 @@ def test_missing_variable_names_file_key_and_variable(tmp_path: Path) -> None:
 
 def test_unknown_key_is_named(tmp_path: Path) -> None:
     path = write(tmp_path, "kind: remote\ntarget:\n  databse_url: x\n")
-    with pytest.raises(ConfigError, match=r"env\.yaml: target\.databse_url: unknown key$"):
+    with pytest.raises(ConfigError, match=r"env\.yaml:3: target\.databse_url: unknown key$"):
         load_environment(path, {})
 
 

@@ -42,7 +42,7 @@ def ran(result: pytest.RunResult) -> list[str]:
             "target:\n  base_url: ${NOT_SET_ANYWHERE}\n",
             "ERROR: */broken.yaml: target.base_url: environment variable NOT_SET_ANYWHERE is not set",
         ),
-        (["--env=broken"], "target:\n  base_ulr: x\n", "ERROR: */broken.yaml: target.base_ulr: unknown key"),
+        (["--env=broken"], "target:\n  base_ulr: x\n", "ERROR: */broken.yaml:2: target.base_ulr: unknown key"),
         (["--env=staging", "--phase=launch"], None, "ERROR: --phase: unknown phase 'launch' (choose from *)"),
         (["--env=missing.yaml"], None, "ERROR: environment file missing.yaml does not exist"),
     ],
@@ -180,15 +180,14 @@ def test_environment_given_as_a_path(rollout_project: RolloutProject) -> None:
 
 
 def test_unreachable_target_is_one_line_and_not_go(rollout_project: RolloutProject) -> None:
-    rollout_project.pytester.makeconftest('pytest_plugins = ["fixtures.target"]')
     rollout_project.pytester.makepyfile(
         """
         import pytest
 
         pytestmark = pytest.mark.integrity
 
-        def test_one(target_dsn): pass
-        def test_two(target_dsn): pass
+        def test_one(rollout_target_dsn): pass
+        def test_two(rollout_target_dsn): pass
         """
     )
     result = rollout_project.pytester.runpytest("--env=staging")
@@ -214,14 +213,13 @@ def test_self_test_runs_write_no_gate(rollout_project: RolloutProject) -> None:
 
 
 def test_unreachable_app_anywhere_in_a_test_is_one_line(rollout_project: RolloutProject) -> None:
-    rollout_project.pytester.makeconftest('pytest_plugins = ["fixtures.target"]')
     rollout_project.pytester.makepyfile(
         """
         import pytest
 
         @pytest.mark.smoke
-        def test_uses_the_app(target):
-            assert target.base_url  # the check itself raises: nobody caught it
+        def test_uses_the_app(rollout_target):
+            assert rollout_target.base_url  # the check itself raises: nobody caught it
         """
     )
     result = rollout_project.pytester.runpytest("--env=staging")

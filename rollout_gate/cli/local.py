@@ -160,9 +160,7 @@ def up(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> LoadedEnvironment:
-    from rollout_gate.pytest.options import builtin_environments
-
-    loaded = load_environment(resolve_path(args.env, args.environments_dir, builtin=builtin_environments()))
+    loaded = load_environment(resolve_path(args.env, args.environments_dir))
     if not loaded.env.is_local:
         raise ConfigError(f"{loaded.path}: kind: {loaded.env.kind}: `local up` serves a kind: local environment")
     if args.phase not in loaded.env.phases.enabled:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rollout_gate.config.errors import ConfigError
 from rollout_gate.config.expand import expand, referenced_variables
 from rollout_gate.config.models import Environment
 from rollout_gate.config.secrets import Redactor, redact_url
+from rollout_gate.strict_yaml import KeyPath, YamlDocument, located, read_yaml, validation_message
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,16 @@ class LoadedEnvironment:
         return self.redact(", ".join(parts) or "(no target configured)")
 
 
+# Environments that exist without a file in the project: `--env=local` rehearses anywhere.
+BUILTIN_ENVIRONMENTS = ("local",)
+
+
+def builtin_environments() -> dict[str, Path]:
+    """name -> the environment file shipped with the package."""
+    shipped = Path(str(resources.files("rollout_gate.environments")))
+    return {name: shipped / f"{name}.yaml" for name in BUILTIN_ENVIRONMENTS}
+
+
 def resolve_path(name_or_path: str, environments_dir: Path, builtin: Mapping[str, Path] | None = None) -> Path:
     """`staging` -> environments/staging.yaml; anything with a slash or a .yaml suffix is a path.
     A name the project has no file for may be a built-in environment (`local`, shipped with the package)."""
@@ -51,7 +64,8 @@ def resolve_path(name_or_path: str, environments_dir: Path, builtin: Mapping[str
             raise ConfigError(f"environment file {name_or_path} does not exist")
         return path
     path = environments_dir / f"{name_or_path}.yaml"
-    if not path.is_file() and builtin and name_or_path in builtin:
+    builtin = builtin_environments() if builtin is None else builtin
+    if not path.is_file() and name_or_path in builtin:
         return builtin[name_or_path]
     if not path.is_file():
         known = sorted(p.stem for p in environments_dir.glob("*.yaml")) if environments_dir.is_dir() else []
@@ -63,15 +77,8 @@ def resolve_path(name_or_path: str, environments_dir: Path, builtin: Mapping[str
 def load_environment(path: Path, environ: Mapping[str, str] | None = None) -> LoadedEnvironment:
     environ = os.environ if environ is None else environ
     where = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML{at}: {problem}") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    document = read_yaml(path)
+    raw = document.data
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -81,18 +88,27 @@ def load_environment(path: Path, environ: Mapping[str, str] | None = None) -> Lo
     try:
         env = Environment.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+        raise ConfigError(validation_message(exc, where, document)) from None
+    _refuse_non_finite(env, (), where, document)
     redactor = Redactor.for_model(env, environ, referenced_variables(raw))
     return LoadedEnvironment(env=env, path=path, redact=redactor)
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key{more}"
-    if error["type"] == "missing":
-        return f"{key}: required key is missing{more}"
-    # Never echo the offending value: it may be a secret.
-    return f"{key}: {error['msg']}{more}"
+def _refuse_non_finite(value: Any, loc: KeyPath, where: str, document: YamlDocument) -> None:
+    """No setting of an environment means anything at infinity or NaN (timeouts, bounds, thresholds, rates).
+
+    PyYAML reads `.inf`/`.nan` as floats and pydantic turns the strings `1e999`, `inf` and `nan` (also
+    from `${VAR}`) into them; a limit of infinity passes every value, NaN compares false with everything.
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{located(where, document, loc)}: {value} is not a finite number; write a number")
+    elif isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            _refuse_non_finite(getattr(value, name), (*loc, info.alias or name), where, document)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_non_finite(item, (*loc, str(key)), where, document)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_non_finite(item, (*loc, index), where, document)

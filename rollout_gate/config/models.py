@@ -36,6 +36,31 @@ class AuthConfig(Strict):
     users_csv: str | None = None
 
 
+class DatabaseTimeouts(Strict):
+    """Bounds of every database session the harness opens (`target.timeouts`): nothing waits forever.
+
+    Sent to the server as session settings, so a lock held by another session or a runaway query
+    fails that one check naming the timeout; `answer_grace_s` bounds, on the client, how long past
+    its statement timeout a statement may go unanswered (a frozen server cannot cancel anything).
+    """
+
+    # lock_timeout: waiting for a lock another session holds.
+    lock_s: float = Field(default=5.0, gt=0, le=3600)
+    # statement_timeout of ordinary checks (catalog reads, invariants, probes).
+    statement_s: float = Field(default=60.0, gt=0, le=86400)
+    # statement_timeout of whole-table integrity scans (baseline and post-migration fingerprints),
+    # which read every row of the largest table: larger, but never unbounded.
+    scan_statement_s: float = Field(default=1800.0, gt=0, le=86400)
+    # idle_in_transaction_session_timeout: a harness transaction left open (killed test) frees its locks.
+    idle_in_transaction_s: float = Field(default=60.0, gt=0, le=86400)
+    # TCP keepalives (and tcp_user_timeout): a server host that vanished is noticed within about
+    # idle + interval * count seconds instead of the kernel's two hours.
+    keepalive_idle_s: int = Field(default=10, ge=1, le=3600)
+    keepalive_interval_s: int = Field(default=5, ge=1, le=600)
+    keepalive_count: int = Field(default=3, ge=1, le=30)
+    answer_grace_s: float = Field(default=10.0, gt=0, le=600)
+
+
 class TargetConfig(Strict):
     """Where the system under test lives. `auto` means the local driver fills it in."""
 
@@ -43,7 +68,10 @@ class TargetConfig(Strict):
     database_url: SecretStr | None = None
     # A second DSN for catalog reads and probes that must bypass the app role (e.g. Supabase's postgres).
     admin_database_url: SecretStr | None = None
+    # Seconds to establish a database (or HTTP) connection; after the first failure the run stops
+    # trying (the rest of the phase's database tests fail at once, naming that failure).
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    timeouts: DatabaseTimeouts = DatabaseTimeouts()
     auth: AuthConfig = AuthConfig()
 
 
@@ -172,12 +200,14 @@ class SuitesConfig(Strict):
 
 
 class ThresholdsConfig(Strict):
-    p95_ms: float = Field(default=500.0, gt=0)
-    error_rate: float = Field(default=0.01, ge=0, le=1)
-    error_rate_warn: float = Field(default=0.05, ge=0, le=1)
-    error_rate_rollback: float = Field(default=0.10, ge=0, le=1)
-    login_failure_warn: float = Field(default=0.05, ge=0, le=1)
-    login_failure_rollback: float = Field(default=0.10, ge=0, le=1)
+    """Limits named by criteria (`< thresholds.p95_ms`): finite, positive, rates from 0 to 1."""
+
+    p95_ms: float = Field(default=500.0, gt=0, allow_inf_nan=False)
+    error_rate: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    error_rate_warn: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False)
+    error_rate_rollback: float = Field(default=0.10, ge=0, le=1, allow_inf_nan=False)
+    login_failure_warn: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False)
+    login_failure_rollback: float = Field(default=0.10, ge=0, le=1, allow_inf_nan=False)
     min_requests: int = Field(default=100, ge=1)
 
 

@@ -6,11 +6,12 @@ error that names the key rather than a criterion silently left at its default.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rollout_gate.phases import Phase
 
@@ -48,6 +49,19 @@ OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
 THRESHOLD_REFERENCE = re.compile(r"^thresholds\.([a-z_][a-z0-9_]*)$")
 
 
+# What a measurement can be, by the ending of its name: a limit outside the range is a threshold that
+# always or never holds (`load.error_rate > -0.5`). Other measurements (a plugin's own) are not checked.
+_RANGES: tuple[tuple[tuple[str, ...], tuple[float, float]], ...] = (
+    (("_rate", "_ratio"), (0.0, 1.0)),
+    (("_ms", "_s", "_seconds", "_hits", "_count", "_bytes", "_rows"), (0.0, math.inf)),
+)
+
+
+def measurement_range(measurement: str) -> tuple[float, float] | None:
+    """The values `measurement` can take (`load.error_rate`: 0 to 1), or None when its name does not say."""
+    return next((bounds for endings, bounds in _RANGES if measurement.endswith(endings)), None)
+
+
 class Threshold(Strict):
     """`< 500`: the observed value must satisfy the comparison for the criterion to pass."""
 
@@ -64,9 +78,13 @@ class Threshold(Strict):
                 raise ValueError(f"threshold {data!r}: write it as '<OP> <number>' with OP one of {ops}")
             op, raw = match.groups()
             try:
-                return {"op": op, "value": float(raw)}
+                number = float(raw)
             except ValueError:
                 return {"op": op, "value": raw}
+            if not math.isfinite(number):
+                # `< inf` passes every value and `!= nan` too: a threshold that cannot fail.
+                raise ValueError(f"threshold {data!r}: {raw} is not a finite number; write a number")
+            return {"op": op, "value": number}
         return data
 
     @field_validator("op")
@@ -81,6 +99,8 @@ class Threshold(Strict):
     def _number_or_reference(cls, value: float | str) -> float | str:
         if isinstance(value, str) and not THRESHOLD_REFERENCE.match(value):
             raise ValueError(f"threshold value {value!r} is neither a number nor thresholds.NAME")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"threshold value {value} is not a finite number; write a number")
         return value
 
     def __str__(self) -> str:
@@ -113,6 +133,19 @@ class Feeds(Strict):
     measurement: str | None = None
 
 
+def _check_min_samples(value: int | str) -> int | str:
+    if isinstance(value, str):
+        if not THRESHOLD_REFERENCE.match(value):
+            raise ValueError("min_samples must be a whole number of at least 1 or thresholds.NAME")
+    elif value < 1:
+        # With 0, a measurement taken from no samples at all would count.
+        raise ValueError(f"min_samples must be at least 1, not {value}")
+    return value
+
+
+# The fewest samples (e.g. requests) that make a measured value count: a whole number >= 1 or thresholds.NAME.
+MinSamples = Annotated[int | str, AfterValidator(_check_min_samples)]
+
 CriterionId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$", max_length=80)]
 
 
@@ -128,7 +161,7 @@ class CriterionSpec(Strict):
     rules: tuple[Rule, ...] = ()
     # Measurements only: the comparison and the fewest samples (e.g. requests) that make a value count.
     threshold: Threshold | None = None
-    min_samples: int | str = 1
+    min_samples: MinSamples = 1
     unit: str = ""
     flaky: FlakyPolicy = FlakyPolicy.FAIL
     # False: reported, but an inconclusive result does not block (a failure still does).
@@ -140,8 +173,6 @@ class CriterionSpec(Strict):
             raise ValueError(f"criterion {self.id}: a measurement needs a threshold")
         if self.threshold is not None and not self.feeds.measurement:
             raise ValueError(f"criterion {self.id}: a threshold needs feeds.measurement")
-        if isinstance(self.min_samples, str) and not THRESHOLD_REFERENCE.match(self.min_samples):
-            raise ValueError(f"criterion {self.id}: min_samples must be a number or thresholds.NAME")
         return self
 
 
@@ -153,7 +184,7 @@ class CriterionOverride(Strict):
     action: Action | None = None
     rules: tuple[Rule, ...] = ()
     threshold: Threshold | None = None
-    min_samples: int | str | None = None
+    min_samples: MinSamples | None = None
     flaky: FlakyPolicy | None = None
     required: bool | None = None
 

@@ -6,13 +6,13 @@ The result is a list of `Criterion`, with thresholds that named the environment'
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from rollout_gate.criteria.models import (
@@ -20,13 +20,16 @@ from rollout_gate.criteria.models import (
     Action,
     CriteriaFile,
     CriteriaSection,
+    CriterionOverride,
     CriterionSpec,
     FlakyPolicy,
     Rule,
     Threshold,
+    measurement_range,
 )
 from rollout_gate.errors import ConfigError
 from rollout_gate.phases import Phase
+from rollout_gate.strict_yaml import YamlDocument, parse_yaml, read_yaml, validation_message
 
 DEFAULTS_FILE = "defaults.yaml"
 UNCLASSIFIED = "unclassified"
@@ -142,27 +145,20 @@ def base_specs(section: CriteriaSection, environment_file: Path | None) -> list[
 
 
 def default_specs() -> list[CriterionSpec]:
-    text = resources.files("rollout_gate.criteria").joinpath(DEFAULTS_FILE).read_text(encoding="utf-8")
-    return list(_parse_file(text, f"rollout_gate/criteria/{DEFAULTS_FILE}").criteria)
+    where = f"rollout_gate/criteria/{DEFAULTS_FILE}"
+    data = resources.files("rollout_gate.criteria").joinpath(DEFAULTS_FILE).read_bytes()
+    return _specs(parse_yaml(data, where), where)
 
 
 def load_criteria_file(path: Path) -> list[CriterionSpec]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return list(_parse_file(text, str(path)).criteria)
+    return _specs(read_yaml(path), str(path))
 
 
-def _parse_file(text: str, where: str) -> CriteriaFile:
+def _specs(document: YamlDocument, where: str) -> list[CriterionSpec]:
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    try:
-        return CriteriaFile.model_validate(raw)
+        return list(CriteriaFile.model_validate(document.data).criteria)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+        raise ConfigError(validation_message(exc, where, document)) from None
 
 
 def resolve(
@@ -199,19 +195,29 @@ def resolve(
             spec = spec.model_copy(update={**changes, "rules": (*spec.rules, *override.rules)})
         rules = (*spec.rules, *extra_rules.get(spec.id, ()))
         required = spec.required and spec.id not in section.optional
-        criterion = _resolve_one(spec, rules, required, thresholds, where)
+        criterion = _resolve_one(spec, rules, required, thresholds, where, override)
         (resolved.disabled if spec.id in section.disable else resolved.criteria).append(criterion)
     return resolved
 
 
 def _resolve_one(
-    spec: CriterionSpec, rules: tuple[Rule, ...], required: bool, thresholds: BaseModel, where: str
+    spec: CriterionSpec,
+    rules: tuple[Rule, ...],
+    required: bool,
+    thresholds: BaseModel,
+    where: str,
+    override: CriterionOverride | None = None,
 ) -> Criterion:
     op = limit = None
     if spec.threshold is not None:
         threshold = Threshold.model_validate(spec.threshold)
         op, limit = threshold.op, _number(threshold.value, thresholds, where, spec.id)
-    return Criterion(
+    samples = _number(spec.min_samples, thresholds, where, spec.id)
+    if not samples.is_integer() or samples < 1:
+        # With 0, a measurement taken from no samples at all would count.
+        key = _key(spec.id, "min_samples", override)
+        raise ConfigError(f"{where}: {key}: is {samples:g}; write a whole number of at least 1")
+    criterion = Criterion(
         id=spec.id,
         title=spec.title,
         runbook=spec.runbook,
@@ -223,11 +229,13 @@ def _resolve_one(
         measurement=spec.feeds.measurement,
         op=op,
         limit=limit,
-        min_samples=int(_number(spec.min_samples, thresholds, where, spec.id)),
+        min_samples=int(samples),
         unit=spec.unit,
         flaky=spec.flaky,
         required=required,
     )
+    _check_limit(criterion, override, where)
+    return criterion
 
 
 def _number(value: float | int | str, thresholds: BaseModel, where: str, criterion_id: str) -> float:
@@ -241,15 +249,26 @@ def _number(value: float | int | str, thresholds: BaseModel, where: str, criteri
     return float(getattr(thresholds, name))
 
 
+def _key(criterion_id: str, name: str, override: CriterionOverride | None) -> str:
+    """Where a criterion's field was set: the environment's override, else the criterion itself."""
+    if override is not None and name in override.model_fields_set:
+        return f"criteria.override.{criterion_id}.{name}"
+    return f"criterion {criterion_id}: {name}"
+
+
+def _check_limit(criterion: Criterion, override: CriterionOverride | None, where: str) -> None:
+    """A limit outside what the measurement can be is a threshold that always or never holds."""
+    bounds = measurement_range(criterion.measurement) if criterion.measurement else None
+    if bounds is None or criterion.limit is None:
+        return
+    low, high = bounds
+    if not low <= criterion.limit <= high:
+        within = f"from {low:g} to {high:g}" if math.isfinite(high) else f"of {low:g} or more"
+        raise ConfigError(
+            f"{where}: {_key(criterion.id, 'threshold', override)}: '{criterion.threshold}' cannot hold for "
+            f"{criterion.measurement}; write a limit {within}"
+        )
+
+
 def _known(by_id: dict[str, CriterionSpec]) -> str:
     return f" (known: {', '.join(sorted(by_id))})"
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
-    if error["type"] == "missing":
-        return f"{key}: required key is missing"
-    return f"{key}: {error['msg']}"

@@ -18,9 +18,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from rollout_gate import db
 from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.read import rls_restriction
-from rollout_gate.config.models import Environment
+from rollout_gate.config.models import DatabaseTimeouts, Environment
 from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, discover_tables, take_snapshot
 from rollout_gate.integrity.schema_snapshot import read_baseline_section, take_schema_snapshot
 
@@ -37,11 +38,15 @@ def capture(
     user_table: str = "auth.users",
     user_key: str = "id",
     owner_column: str = "user_id",
+    timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
+    connect_timeout: float = 10.0,
 ) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`, with the
     schema snapshot of `schemas` and the rows each of `users` (emails) owns per table, by `owner_column`, in it."""
-    # One consistent view of all tables, without blocking writers.
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    # One consistent view of all tables, without blocking writers; whole-table scans get the scan timeout.
+    with db.connect(
+        dsn, timeouts=timeouts, connect_timeout=connect_timeout, statement_s=timeouts.scan_statement_s
+    ) as conn:
         problem = rls_restriction(conn)
         if problem:
             raise BaselineError(problem)
@@ -68,9 +73,11 @@ def capture_for(env: Environment, dsn: str, path: Path, *, users: Sequence[str] 
     schemas, tables = scope(env)
     if users is None:
         users = _local_users(env)
+    target = env.target
     return capture(
         dsn, schemas, path, tables=tables, users=users,
         user_table=env.tenancy.user_table, user_key=env.tenancy.user_key, owner_column=env.rollback.owner_column,
+        timeouts=target.timeouts, connect_timeout=target.connect_timeout,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from rollout_gate import db
 from rollout_gate.catalog.names import qualify
 from rollout_gate.integrity.fingerprint import Snapshot, TableFingerprint, discover_tables, fingerprint_table
 from rollout_gate.integrity.narrow import MAX_NARROWED_BUCKETS, RowDiff, fetch_bucket_rows, solve_bucket
@@ -62,15 +63,18 @@ def compare(
     schemas: list[str],
     *,
     report_keys: int = DEFAULT_REPORT_KEYS,
+    scan_s: float = db.DEFAULT_TIMEOUTS.scan_statement_s,
 ) -> list[TableDiff]:
     """Every baseline table must still hold exactly the same rows in its pre-migration columns."""
     live = discover_tables(conn, schemas, baseline.tables)
     diffs = []
-    for name, before in sorted(baseline.tables.items()):
-        diff = _compare_table(conn, before, live.get(name), baseline.server_version)
-        diff.report_keys = report_keys
-        if diff.problems or diff.rows or diff.unexplained_buckets:
-            diffs.append(diff)
+    # Each fingerprint reads a whole table: the scan timeout (target.timeouts.scan_statement_s) applies.
+    with db.scan_timeout(conn, scan_s):
+        for name, before in sorted(baseline.tables.items()):
+            diff = _compare_table(conn, before, live.get(name), baseline.server_version)
+            diff.report_keys = report_keys
+            if diff.problems or diff.rows or diff.unexplained_buckets:
+                diffs.append(diff)
     return diffs
 
 

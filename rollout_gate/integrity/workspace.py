@@ -3,7 +3,8 @@
 Sequential: inside one transaction that is always rolled back, create a throwaway user, call the
 function twice, and for an existing user once: each call returns the same workspace and the user
 ends up with exactly one personal workspace and one active owner membership. Nothing is committed,
-so this runs where writes are forbidden too.
+but a rolled-back INSERT still fires the target's triggers, takes row and table locks and consumes
+sequence values: where the environment forbids writes the check does not run at all (destructive).
 
 Concurrent: racing calls can only be observed across committed transactions (uncommitted rows are
 invisible to the other connections), so this check commits a throwaway user (named with the run's
@@ -22,8 +23,11 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from rollout_gate import db
 from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.tenancy import TenancyModel
+from rollout_gate.config.models import DatabaseTimeouts
+from rollout_gate.errors import HarnessError
 from rollout_gate.isolation.impersonation import Impersonator
 from rollout_gate.isolation.rowgen import fresh_value
 
@@ -147,9 +151,18 @@ def sequential(conn: Conn, model: TenancyModel, prefix: str) -> list[WorkspaceRe
     return reports
 
 
-def concurrent(dsn: str, model: TenancyModel, prefix: str, callers: int, timeout: float = 30.0) -> WorkspaceReport:
+def concurrent(
+    dsn: str,
+    model: TenancyModel,
+    prefix: str,
+    callers: int,
+    timeout: float = 30.0,
+    *,
+    timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
+    connect_timeout: float = 10.0,
+) -> WorkspaceReport:
     """`callers` connections call the function for one new user at the same instant, each committing."""
-    with psycopg.connect(dsn, autocommit=True) as admin:
+    with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as admin:
         report = WorkspaceReport(create_user(admin, model, prefix))
         try:
             barrier = threading.Barrier(callers, timeout=timeout)
@@ -158,11 +171,14 @@ def concurrent(dsn: str, model: TenancyModel, prefix: str, callers: int, timeout
 
             def worker(i: int) -> None:
                 try:
-                    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+                    with (
+                        db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn,
+                        conn.transaction(),
+                    ):
                         conn.execute("select set_config('statement_timeout', %s, true)", (f"{int(timeout)}s",))
                         barrier.wait()
                         results[i] = call(conn, model, report.user)
-                except (psycopg.Error, threading.BrokenBarrierError) as exc:
+                except (psycopg.Error, HarnessError, threading.BrokenBarrierError) as exc:
                     lines = str(exc).strip().splitlines() or [""]
                     errors.append(f"caller {i}: {type(exc).__name__}: {lines[0]}")
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-import psycopg
 
 import rollout_gate.reference_app.app
+from rollout_gate import db
 from rollout_gate.local.mail_sink import MailSink
 from rollout_gate.migrations import sql_files
 from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
@@ -115,7 +115,7 @@ class AppServer:
 
     def _apply_app_sql(self) -> None:
         """The app's own deploy-time SQL (grants its auth endpoints need), as the owner, like a deployer."""
-        with psycopg.connect(self.target.database_url(), autocommit=True) as conn:
+        with db.connect(self.target.database_url()) as conn:
             for path in sql_files(APP_SQL_DIR):
                 with conn.transaction():
                     conn.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]

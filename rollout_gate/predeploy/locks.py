@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from rollout_gate import db
 from rollout_gate.migrations import AppliedFile, MigrationRun, sql_files
 
 # Table lock modes and what they block for other sessions' ordinary reads and writes.
@@ -87,7 +88,7 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         try:
-            with psycopg.connect(self.dsn, autocommit=True) as conn:
+            with db.connect(self.dsn) as conn:
                 self._ready.set()
                 while not self._stop_event.is_set():
                     now = time.perf_counter()
@@ -120,7 +121,9 @@ def apply_set(dsn: str, directory: Path, *, interval: float = 0.02, sample_locks
     if not files:
         result.files.append(AppliedFile("(none)", 0.0, f"no *.sql files in {directory}"))
         return result
-    with psycopg.connect(dsn, autocommit=True, application_name="rollout-gate rehearsal") as conn:
+    with db.connect(
+        dsn, statement_s=db.DEFAULT_TIMEOUTS.scan_statement_s, application_name="rollout-gate rehearsal"
+    ) as conn:
         before = {int(r[0]) for r in conn.execute("select oid::int8 from pg_class where oid >= %s", (_FIRST_USER_OID,))}
         pid = conn.info.backend_pid
         for path in files:

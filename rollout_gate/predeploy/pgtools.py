@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from rollout_gate import db
 from rollout_gate.errors import HarnessError
 from rollout_gate.local.cluster import ClusterError
 from rollout_gate.local.cluster import bin_dir as wheel_bin_dir
@@ -74,9 +75,11 @@ def read_only(dsn: str) -> str:
 
 
 def connect(dsn: str, *, readonly: bool = False, timeout: float = 10, **kwargs: Any) -> psycopg.Connection[Any]:
-    # connect_timeout is whole seconds, and 0 would mean "wait forever".
-    timeout_s = max(1, round(timeout))
-    return psycopg.connect(read_only(dsn) if readonly else dsn, autocommit=True, connect_timeout=timeout_s, **kwargs)
+    """A bounded session (rollout_gate.db); pre-deploy work copies and compares whole tables, so statements
+    get the scan timeout."""
+    return db.connect(
+        dsn, readonly=readonly, connect_timeout=timeout, statement_s=db.DEFAULT_TIMEOUTS.scan_statement_s, **kwargs
+    )
 
 
 def run(

@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from rollout_gate import db
 from rollout_gate.provisioning.config import ProvisioningSql
 from rollout_gate.provisioning.model import ProvisioningError, TestOrg, TestUser
 
@@ -39,7 +40,7 @@ class SqlRunner:
     def conn(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             try:
-                self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
+                self._conn = db.connect(self.dsn, connect_timeout=self.connect_timeout)
             except psycopg.OperationalError as exc:
                 raise ProvisioningError(f"cannot connect for provisioning: {_line(exc)}") from None
         return self._conn

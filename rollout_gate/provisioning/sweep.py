@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg
 
+from rollout_gate import db
 from rollout_gate.provisioning.model import RUN_PREFIX_ROOT, like_pattern
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -87,7 +88,7 @@ def sweep(
         raise ValueError(f"refusing to sweep a prefix outside {RUN_PREFIX_ROOT}*: {prefix!r}")
     pattern = like_pattern(prefix)
     result = SweepResult()
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=int(connect_timeout)) as conn:
+    with db.connect(dsn, connect_timeout=connect_timeout) as conn:
         result.before = count_rows(conn, count, pattern)
         if not dry_run:
             result.deleted, result.skipped = delete_rows(conn, cleanup, pattern, interval(older_than))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -95,16 +94,8 @@ def report_dir(config: pytest.Config) -> Path:
     return Path(value).resolve() if value else config.rootpath / "reports"
 
 
-# Environments that exist without a file in the project: `--env=local` rehearses anywhere.
-BUILTIN_ENVIRONMENTS = ("local",)
 # Options that show something and run no test: such a session writes no verdict and touches no report.
 INFO_OPTIONS = ("showfixtures", "show_fixtures_per_test", "collectonly", "markers", "help", "version")
-
-
-def builtin_environments() -> dict[str, Path]:
-    """name -> the environment file shipped with the package."""
-    shipped = Path(str(resources.files("rollout_gate.environments")))
-    return {name: shipped / f"{name}.yaml" for name in BUILTIN_ENVIRONMENTS}
 
 
 def is_info_run(config: pytest.Config) -> bool:

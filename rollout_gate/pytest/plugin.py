@@ -57,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Installed in a venv but this project has no environments: stay out of the way.
         return
     try:
-        loaded = load_environment(resolve_path(str(env.value), envs_dir, builtin=options.builtin_environments()))
+        loaded = load_environment(resolve_path(str(env.value), envs_dir))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if phase is not None and phase not in loaded.env.phases.enabled:
@@ -101,6 +101,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"rollout-gate: target {rollout.loaded.describe_target()}",
         f"rollout-gate: phases {phases} ({rollout.phase_source}); writes "
         f"{'allowed' if env.safety.allow_writes else 'forbidden'}; reports {rollout.report_dir}",
+        *targets.database_role_header(config, rollout),
     ]
 
 

@@ -13,6 +13,9 @@ from rollout_gate.phases import Phase
 from rollout_gate.run import RunContext
 from rollout_gate.target import RemoteTarget, Target, TargetError
 
+# The breaker key of a failure before any test ran (the header's role check): it holds for every phase.
+EVERY_PHASE = "*"
+
 
 @dataclass
 class RolloutSession:
@@ -33,6 +36,9 @@ class RolloutSession:
     make_target: Callable[[RolloutSession], Target] | None = None
     _target: Target | None = None
     _target_error: str | None = None
+    # Phase -> the first database failure in it (cannot connect, server stopped answering): the circuit
+    # breaker that makes the rest of that phase's database tests fail at once instead of one timeout each.
+    _database_down: dict[str, str] = field(default_factory=dict)
 
     @property
     def explicit(self) -> bool:
@@ -65,6 +71,16 @@ class RolloutSession:
         message = self.loaded.redact(message)
         if message not in self.harness_errors:
             self.harness_errors.append(message)
+
+    def database_failed(self, phase: Phase | str | None, message: str) -> None:
+        """Open the breaker for `phase` (the first failure is the one every later test names)."""
+        message = self.loaded.redact(message)
+        self._database_down.setdefault(str(phase), message)
+        self.target_failed(message)
+
+    def database_down(self, phase: Phase | None) -> str | None:
+        """The failure that opened the breaker for `phase` (or for every phase: key "*"), if any."""
+        return self._database_down.get(str(phase)) or self._database_down.get(EVERY_PHASE)
 
     def close_target(self) -> None:
         if self._target is not None:

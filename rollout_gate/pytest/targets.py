@@ -6,15 +6,15 @@ or conftest returns its own `Target` from the hook (firstresult) to verify somet
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import psycopg
 import pytest
 
+from rollout_gate import db
+from rollout_gate.db import BoundedConnection
 from rollout_gate.integrity.baseline import capture_for
 from rollout_gate.phases import Phase
-from rollout_gate.pytest.session import RolloutSession
+from rollout_gate.pytest.options import is_info_run
+from rollout_gate.pytest.session import EVERY_PHASE, RolloutSession
 from rollout_gate.target import RemoteTarget, Target, TargetError
 
 
@@ -53,11 +53,57 @@ def target_at(session: RolloutSession, phase: Phase | None) -> Target:
     return target
 
 
-def connect_or_fail(session: RolloutSession, connect: Callable[[], psycopg.Connection[Any]]) -> psycopg.Connection[Any]:
-    """Open a target connection, or fail the test with one line (no secrets) that the gate also records."""
+def connect_or_fail(
+    session: RolloutSession, dsn: str, *, phase: Phase | None, readonly: bool = False
+) -> BoundedConnection:
+    """A bounded session on the target (rollout_gate.db), or the test fails with one line (no secrets).
+
+    The first connection failure, or a server that stops answering mid-statement, opens the breaker
+    for the phase: later database tests of that phase fail at once with that first error."""
+    down = session.database_down(phase)
+    if down:
+        pytest.fail(f"{down} (earlier in this phase; not retried)", pytrace=False)
+    env = session.loaded.env
     try:
-        return connect()
+        return db.connect(
+            dsn,
+            timeouts=env.target.timeouts,
+            connect_timeout=env.target.connect_timeout,
+            readonly=readonly,
+            on_unresponsive=lambda message: session.database_failed(phase, message),
+        )
     except psycopg.OperationalError as exc:
-        message = session.loaded.redact(f"cannot connect to the target database: {str(exc).strip().splitlines()[-1]}")
-        session.target_failed(message)
-        pytest.fail(message, pytrace=False)
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        message = session.loaded.redact(f"cannot connect to the target database: {lines[-1]}")
+    # Outside the except block: the failure is this one line, not a chain of tracebacks.
+    session.database_failed(phase, message)
+    pytest.fail(message, pytrace=False)
+
+
+def database_role_header(config: pytest.Config, session: RolloutSession) -> list[str]:
+    """`pytest_report_header` line: the role the harness logs in as (a superuser or BYPASSRLS login on a
+    writes-forbidden target is flagged). A target that cannot be reached here opens the breaker."""
+    env = session.loaded.env
+    if env.is_local:
+        return ["rollout-gate: database role postgres (superuser of the rehearsal's own embedded server)"]
+    if is_info_run(config) or hasattr(config, "workerinput"):
+        return []
+    key = "target.admin_database_url" if env.target.admin_database_url else "target.database_url"
+    try:
+        dsn = session.target().database_url()
+    except TargetError as exc:
+        return [f"rollout-gate: database role not checked: {session.loaded.redact(str(exc))}"]
+    try:
+        with db.connect(dsn, timeouts=env.target.timeouts, connect_timeout=env.target.connect_timeout) as conn:
+            power = db.role_power(conn, env.tenancy.schemas)
+    except (psycopg.Error, TargetError) as exc:
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        message = session.loaded.redact(f"cannot connect to the target database: {lines[-1]}")
+        session.database_failed(EVERY_PHASE, message)
+        return [f"rollout-gate: database role not checked: {message}"]
+    if power is None:
+        return [f"rollout-gate: database role not checked: {key} names no role"]
+    warning = (
+        "" if env.safety.allow_writes or not power.findings(key) else " -- WARNING: more than a read-only run needs"
+    )
+    return [f"rollout-gate: database role {power.describe()} from {key}{warning}"]

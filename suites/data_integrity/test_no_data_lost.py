@@ -17,5 +17,8 @@ def test_every_pre_migration_row_is_unchanged(
     rollout_admin_db: psycopg.Connection, rollout_baseline: Snapshot, rollout_env: Environment
 ) -> None:
     schemas, _tables = scope(rollout_env)
-    diffs = compare(rollout_baseline, rollout_admin_db, schemas, report_keys=rollout_env.tenancy.integrity.report_keys)
+    diffs = compare(
+        rollout_baseline, rollout_admin_db, schemas, report_keys=rollout_env.tenancy.integrity.report_keys,
+        scan_s=rollout_env.target.timeouts.scan_statement_s,
+    )  # fmt: skip
     assert not diffs, "data changed by the migration:\n" + "\n".join(map(str, diffs))

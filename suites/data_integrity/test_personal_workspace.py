@@ -23,13 +23,14 @@ def workspace_function(rollout_admin_db: psycopg.Connection, rollout_tenancy: Te
     return name
 
 
+@pytest.mark.destructive
 def test_calling_it_twice_leaves_exactly_one_workspace(
     workspace_function: str,
     rollout_admin_db: psycopg.Connection,
     rollout_tenancy: TenancyModel,
     rollout_session: RolloutSession,
 ) -> None:
-    # Runs where writes are forbidden too: everything happens in a transaction that is rolled back.
+    # Rolled back, but a rolled-back INSERT and function call still fire triggers and take locks: destructive.
     try:
         reports = workspace.sequential(rollout_admin_db, rollout_tenancy, rollout_session.run.prefix)
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
@@ -43,5 +44,9 @@ def test_concurrent_calls_leave_exactly_one_workspace(
     workspace_function: str, rollout_target_dsn: str, rollout_tenancy: TenancyModel, rollout_session: RolloutSession
 ) -> None:
     callers = rollout_tenancy.config.integrity.concurrent_calls
-    report = workspace.concurrent(rollout_target_dsn, rollout_tenancy, rollout_session.run.prefix, callers)
+    target = rollout_session.loaded.env.target
+    report = workspace.concurrent(
+        rollout_target_dsn, rollout_tenancy, rollout_session.run.prefix, callers,
+        timeouts=target.timeouts, connect_timeout=target.connect_timeout,
+    )  # fmt: skip
     assert not report.problems, f"{workspace_function} under {callers} concurrent calls:\n" + "\n".join(report.problems)

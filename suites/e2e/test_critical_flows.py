@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 # Without the e2e extra this module is skipped; its criterion then has no test and is inconclusive.
@@ -9,7 +11,6 @@ pytest.importorskip("playwright", reason="the E2E suite needs pytest-playwright:
 
 from rollout_gate.api.client import Session, expect
 from rollout_gate.api.reference import ReferenceApi
-from rollout_gate.e2e.pages import AcceptInvitationPage, SignInPage
 from rollout_gate.e2e.session import AppBrowser
 from rollout_gate.mail import Mailbox
 from rollout_gate.provisioning.existing import ExistingUser
@@ -22,12 +23,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.criterion("e2e_critical_flows")]
 
 def test_existing_user_signs_in_and_sees_personal_workspace_with_history(
     rollout_browser: AppBrowser,
+    rollout_pages: Any,
     rollout_api: ReferenceApi,
     rollout_existing_user: ExistingUser,
     rollout_existing_session: Session,
 ) -> None:
     dashboard = (
-        SignInPage(rollout_browser.new_page("existing-user"))
+        rollout_pages.sign_in(rollout_browser.new_page("existing-user"))
         .open()
         .sign_in_to_dashboard(rollout_existing_user.email, rollout_existing_user.password)
     )
@@ -49,6 +51,7 @@ def test_existing_user_signs_in_and_sees_personal_workspace_with_history(
 @pytest.mark.destructive
 def test_owner_creates_organization_and_teammate_joins_from_the_emailed_link(
     rollout_browser: AppBrowser,
+    rollout_pages: Any,
     rollout_existing_user: ExistingUser,
     rollout_existing_session: Session,
     rollout_provisioner: Provisioner,
@@ -56,7 +59,9 @@ def test_owner_creates_organization_and_teammate_joins_from_the_emailed_link(
 ) -> None:
     owner_page = rollout_browser.new_page("owner")
     dashboard = (
-        SignInPage(owner_page).open().sign_in_to_dashboard(rollout_existing_user.email, rollout_existing_user.password)
+        rollout_pages.sign_in(owner_page)
+        .open()
+        .sign_in_to_dashboard(rollout_existing_user.email, rollout_existing_user.password)
     )
     name = rollout_provisioner.naming.name("e2e-team")
     dashboard = dashboard.new_organization().create(name)
@@ -74,8 +79,8 @@ def test_owner_creates_organization_and_teammate_joins_from_the_emailed_link(
 
     teammate_page = rollout_browser.new_page("teammate")
     teammate_page.goto(link)
-    SignInPage(teammate_page).sign_in(teammate.email, teammate.password)
-    teammate_dashboard = AcceptInvitationPage(teammate_page).expect_invitation(name).accept()
+    rollout_pages.sign_in(teammate_page).sign_in(teammate.email, teammate.password)
+    teammate_dashboard = rollout_pages.accept_invitation(teammate_page).expect_invitation(name).accept()
     teammate_dashboard.expect_org(name, role="member")
     assert name in teammate_dashboard.organizations()
     members.reload().expect_member(teammate.email, "member")
@@ -83,11 +88,17 @@ def test_owner_creates_organization_and_teammate_joins_from_the_emailed_link(
 
 @pytest.mark.destructive
 def test_viewer_cannot_create_a_project(
-    rollout_browser: AppBrowser, rollout_two_orgs: TwoOrgs, rollout_provisioner: Provisioner, rollout_api: ReferenceApi
+    rollout_browser: AppBrowser,
+    rollout_pages: Any,
+    rollout_two_orgs: TwoOrgs,
+    rollout_provisioner: Provisioner,
+    rollout_api: ReferenceApi,
 ) -> None:
     page = rollout_browser.new_page("viewer")
     dashboard = (
-        SignInPage(page).open().sign_in_to_dashboard(rollout_two_orgs.viewer.email, rollout_two_orgs.viewer.password)
+        rollout_pages.sign_in(page)
+        .open()
+        .sign_in_to_dashboard(rollout_two_orgs.viewer.email, rollout_two_orgs.viewer.password)
     )
     dashboard.switch_to(rollout_two_orgs.x.name).expect_read_only()
     # Not just hidden: the server refuses the form post too.
@@ -102,11 +113,13 @@ def test_viewer_cannot_create_a_project(
 
 @pytest.mark.destructive
 def test_switching_organizations_shows_only_that_organizations_data(
-    rollout_browser: AppBrowser, rollout_two_orgs: TwoOrgs
+    rollout_browser: AppBrowser, rollout_pages: Any, rollout_two_orgs: TwoOrgs
 ) -> None:
     page = rollout_browser.new_page("member-of-both")
     dashboard = (
-        SignInPage(page).open().sign_in_to_dashboard(rollout_two_orgs.both.email, rollout_two_orgs.both.password)
+        rollout_pages.sign_in(page)
+        .open()
+        .sign_in_to_dashboard(rollout_two_orgs.both.email, rollout_two_orgs.both.password)
     )
     for shown, hidden in ((rollout_two_orgs.x, rollout_two_orgs.y), (rollout_two_orgs.y, rollout_two_orgs.x)):
         projects = dashboard.switch_to(shown.name).project_names()

@@ -14,6 +14,8 @@ from rollout_gate.pytest.session import RolloutSession
 
 
 @pytest.mark.destructive
-def test_hold_while_provisioned(tenant_pair: TenantPair, role_org: RoleOrg, rollout: RolloutSession) -> None:
-    Path(os.environ["RG_HOLD_READY"]).write_text(rollout.run.prefix)
+def test_hold_while_provisioned(
+    rollout_tenant_pair: TenantPair, rollout_role_org: RoleOrg, rollout_session: RolloutSession
+) -> None:
+    Path(os.environ["RG_HOLD_READY"]).write_text(rollout_session.run.prefix)
     threading.Event().wait(float(os.environ.get("RG_HOLD_SECONDS", "120")))  # killed long before

