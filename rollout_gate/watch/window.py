@@ -80,6 +80,7 @@ def evaluate(
 ) -> WindowResult:
     """The criterion's state after these points; `final` at the end of the window (pending becomes inconclusive)."""
     op, limit = parse_threshold(criterion.threshold)
+    unit = f" {unit}" if unit else ""
     checks: list[tuple[str, float]] = [(op, limit)]
     limit_text = f"{op} {_num(limit)}{unit}"
     signal = criterion.signal
@@ -106,7 +107,7 @@ def evaluate(
             continue
         run_start = point.at if run_start is None else run_start
         if point.at - run_start >= criterion.for_:
-            lasted = f" for {_num(point.at - run_start)}s" if criterion.for_ > 0 else ""
+            lasted = f" for {point.at - run_start:.0f}s" if criterion.for_ > 0 else ""
             sustained = f"sustained: for {_num(criterion.for_)}s"
             reason = f"{signal} = {_num(point.value)}{unit}, not {limit_text}{lasted} ({sustained})"
             return WindowResult(
@@ -126,7 +127,7 @@ def evaluate(
     if run_start is not None:
         assert current is not None
         so_far = ordered[-1].at - run_start
-        reason = f"{signal} = {_num(current)}{unit}, not {limit_text}, for {_num(so_far)}s (< {_num(criterion.for_)}s)"
+        reason = f"{signal} = {_num(current)}{unit}, not {limit_text}, for {so_far:.0f}s (< {_num(criterion.for_)}s)"
         if final:
             return made(State.INCONCLUSIVE, f"window ended while breaching: {reason}")
         return made(State.BREACHING, reason)
