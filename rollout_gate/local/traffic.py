@@ -28,6 +28,13 @@ class TrafficStats:
     requests: int = 0
     errors: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+    # time.monotonic() of the first 5xx or failed request: when users first saw the deploy go bad.
+    first_error_at: float | None = None
+
+    def summary(self, since: float) -> dict[str, object]:
+        """For the progress file: counts, and the first error in seconds from `since` (the window's start)."""
+        first = None if self.first_error_at is None else round(self.first_error_at - since, 3)
+        return {"requests": self.requests, "errors": self.errors, "first_error_s": first}
 
 
 class BackgroundTraffic:
@@ -99,4 +106,6 @@ class BackgroundTraffic:
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
         if status == 0 or status >= 500:
             self.stats.errors += 1
+            if self.stats.first_error_at is None:
+                self.stats.first_error_at = time.monotonic()
         return response

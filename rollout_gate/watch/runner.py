@@ -52,12 +52,15 @@ class Watch:
     baselines: Mapping[str, Baseline] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # More for the progress file (e.g. the local background traffic), given the window's start on `clock`.
+    extra: Callable[[float], Mapping[str, Any]] | None = None
+    started: float = 0.0
 
     def run(self) -> WatchOutcome:
         cfg = self.cfg
         signals = {c.signal: cfg.signals[c.signal] for c in cfg.criteria}
         self._warm_up(signals)
-        start = self.clock()
+        start = self.started = self.clock()
         points: dict[str, list[Point]] = {name: [] for name in signals}
         costs: list[float] = []
         stopped = ""
@@ -185,10 +188,14 @@ class Watch:
                     "min_samples": c.min_samples,
                     "missing": results[c.id].missing,
                     "reason": results[c.id].reason,
+                    "fired_at_s": results[c.id].fired_at,
+                    "breaching_since_s": results[c.id].breach_since,
                 }
                 for c in self.cfg.criteria
             ],
         }
+        if self.extra is not None:
+            payload["traffic"] = dict(self.extra(self.started))
         write_json_atomic(self.progress, payload)
 
 

@@ -58,15 +58,26 @@ def _label_test(key: str, raw: str) -> Callable[[Mapping[str, str]], bool]:
 
 
 def increase(
-    new: Snapshot, old: Snapshot, name: str, labels: Mapping[str, str], *, by: str | None = None
+    new: Snapshot,
+    old: Snapshot,
+    name: str,
+    labels: Mapping[str, str],
+    *,
+    by: str | None = None,
+    none_is_zero: bool = False,
 ) -> dict[str, float]:
-    """Summed increase of matching series between two snapshots, grouped by label `by` (or under "")."""
+    """Summed increase of matching series between two snapshots, grouped by label `by` (or under "").
+
+    `none_is_zero`: no series matching the labels is an increase of 0 while the metric itself is
+    exposed (no 5xx series before the first 5xx), as PromQL's `or … * 0`; a metric gone is an error.
+    """
     match = label_matcher(labels)
     sums: dict[str, float] = {}
-    found = False
+    found = exposed = False
     for (sample, pairs), value in new.values.items():
         if sample != name:
             continue
+        exposed = True
         as_dict = dict(pairs)
         if not match(as_dict):
             continue
@@ -75,6 +86,8 @@ def increase(
         delta = value - before if value >= before else value  # a counter reset starts again from zero
         key = as_dict.get(by, "") if by else ""
         sums[key] = sums.get(key, 0.0) + delta
+    if not found and none_is_zero and exposed:
+        return {"": 0.0}
     if not found:
         raise ScrapeError(f"no series {name}{_labels_text(labels)} in the scrape")
     return sums
@@ -108,7 +121,7 @@ def compute(signal: Signal, new: Snapshot, old: Snapshot) -> float:
         assert signal.quantile is not None
         buckets = increase(new, old, signal.metric + "_bucket", signal.labels, by="le")
         return histogram_quantile(signal.quantile, buckets) * signal.scale
-    total = sum(increase(new, old, signal.metric, signal.labels).values())
+    total = sum(increase(new, old, signal.metric, signal.labels, none_is_zero=signal.kind != "rate").values())
     if signal.kind == "increase":
         return total * signal.scale
     if signal.kind == "rate":

@@ -68,6 +68,8 @@ class WindowResult:
     samples: int = 0
     missing: int = 0
     limit: str = ""
+    # First point of the breach that fired (or is running now).
+    breach_since: float | None = None
 
 
 def evaluate(
@@ -111,11 +113,11 @@ def evaluate(
             sustained = f"sustained: for {_num(criterion.for_)}s"
             reason = f"{signal} = {_num(point.value)}{unit}, not {limit_text}{lasted} ({sustained})"
             return WindowResult(
-                State.FAIL, reason, current, point.value, point.at, len(valid), len(missing), limit_text
+                State.FAIL, reason, current, point.value, point.at, len(valid), len(missing), limit_text, run_start
             )
 
     def made(state: State, reason: str) -> WindowResult:
-        return WindowResult(state, reason, current, None, None, len(valid), len(missing), limit_text)
+        return WindowResult(state, reason, current, None, None, len(valid), len(missing), limit_text, run_start)
 
     if missing:
         last = ordered[-1]

@@ -163,8 +163,12 @@ def test_a_counter_reset_counts_from_zero() -> None:
 def test_no_matching_series_or_no_requests_is_an_error_not_zero() -> None:
     cfg = WatchConfig()
     old = snap(0, ok=100, bad=0, scrapes=1, fast=100, total=100)
-    with pytest.raises(ScrapeError, match="no series"):
-        compute(cfg.signals["login_failure_rate"], old, old)
+    with pytest.raises(ScrapeError, match="no series http_requests_total{route=/auth/sign-in}"):
+        compute(cfg.signals["login_failure_rate"], old, old)  # no failed sign-in series is 0, no sign-ins is not
+    assert compute(cfg.signals["workspace_failures"], old, old) == 0  # the metric is there, no failure yet
+    gone = Snapshot(5, parse_exposition("# TYPE other counter\nother_total 1\n"))
+    with pytest.raises(ScrapeError, match="no series http_requests_total"):
+        compute(cfg.signals["workspace_failures"], gone, old)
     with pytest.raises(ScrapeError, match="counted in the window"):
         compute(cfg.signals["error_rate"], old, old)
     with pytest.raises(ScrapeError, match="no observations"):
