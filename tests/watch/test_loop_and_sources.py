@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def test_a_counter_reset_counts_from_zero() -> None:
 def test_no_matching_series_or_no_requests_is_an_error_not_zero() -> None:
     cfg = WatchConfig()
     old = snap(0, ok=100, bad=0, scrapes=1, fast=100, total=100)
-    with pytest.raises(ScrapeError, match="no series http_requests_total{route=/auth/sign-in}"):
+    with pytest.raises(ScrapeError, match=re.escape("no series http_requests_total{route=/auth/sign-in}")):
         compute(cfg.signals["login_failure_rate"], old, old)  # no failed sign-in series is 0, no sign-ins is not
     assert compute(cfg.signals["workspace_failures"], old, old) == 0  # the metric is there, no failure yet
     gone = Snapshot(5, parse_exposition("# TYPE other counter\nother_total 1\n"))
