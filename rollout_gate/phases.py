@@ -10,6 +10,8 @@ class Phase(StrEnum):
     POST_MIGRATION = "post-migration"
     POST_DEPLOY = "post-deploy"
     LOAD = "load"
+    # Live metrics over the deploy window; read-only against the target (allowed where load is not).
+    WATCH = "watch"
     POST_ROLLBACK = "post-rollback"
 
     @property
@@ -25,6 +27,7 @@ MARKER_PHASE: dict[str, Phase] = {
     "smoke": Phase.POST_DEPLOY,
     "e2e": Phase.POST_DEPLOY,
     "load": Phase.LOAD,
+    "watch": Phase.WATCH,
     "rollback": Phase.POST_ROLLBACK,
 }
 

@@ -19,6 +19,7 @@ from rollout_gate.phases import Phase
 from rollout_gate.predeploy.config import PredeployConfig
 from rollout_gate.provisioning.config import ProvisioningConfig
 from rollout_gate.smoke.config import SmokeConfig
+from rollout_gate.watch.config import WatchConfig
 
 
 class Strict(BaseModel):
@@ -179,7 +180,8 @@ class LocalConfig(Strict):
 
 
 class PhasesConfig(Strict):
-    enabled: tuple[Phase, ...] = tuple(Phase)
+    # `watch` needs a metric source (the `watch:` block): an environment enables it by listing it.
+    enabled: tuple[Phase, ...] = tuple(p for p in Phase if p is not Phase.WATCH)
 
     @field_validator("enabled")
     @classmethod
@@ -196,6 +198,7 @@ class SuitesConfig(Strict):
     isolation: bool = True
     e2e: bool = True
     load: bool = True
+    watch: bool = True
     rollback: bool = True
 
 
@@ -262,6 +265,8 @@ class Environment(Strict):
     load: LoadConfig = LoadConfig()
     # Changes to the go/no-go criteria for this environment (rollout_gate/criteria/defaults.yaml).
     criteria: CriteriaSection = CriteriaSection()
+    # The watch phase: metric sources, signals and window criteria over the deploy window (docs/watch.md).
+    watch: WatchConfig = WatchConfig()
 
     @property
     def is_local(self) -> bool:

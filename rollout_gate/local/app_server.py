@@ -93,7 +93,7 @@ class AppServer:
             "ROLLOUT_APP_SCHEMA": self.schema,
             "ROLLOUT_APP_SMTP_HOST": "127.0.0.1",
             "ROLLOUT_APP_SMTP_PORT": str(self.sink.port),
-            FAULTS_VAR: ",".join(sorted(faults)),
+            FAULTS_VAR: faults.spec(),  # delays (flag@SECONDS) count from the app's start
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "rollout_gate.reference_app.app", "--fd", str(sock.fileno())]

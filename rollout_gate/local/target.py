@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -28,6 +29,9 @@ from rollout_gate.phases import Phase
 from rollout_gate.run import RunContext
 from rollout_gate.target import TargetError
 
+if TYPE_CHECKING:
+    from rollout_gate.local.prometheus import LocalPrometheus
+
 MIGRATIONS_ENV = "ROLLOUT_MIGRATIONS_DIR"
 ROLLBACK_ENV = "ROLLOUT_ROLLBACK_DIR"
 APP_ROLE = "rg_app"
@@ -39,6 +43,7 @@ PHASE_STAGE: dict[Phase, str] = {
     Phase.POST_MIGRATION: "migrated",
     Phase.POST_DEPLOY: "deployed",
     Phase.LOAD: "deployed",
+    Phase.WATCH: "deployed",
     Phase.POST_ROLLBACK: "rolled_back",
 }
 
@@ -86,6 +91,8 @@ class LocalTarget:
         self.rollback: MigrationRun | None = None
         self.timings: dict[str, float] = {}
         self.app_url: str | None = None
+        # The watch phase's Prometheus, started on first use (rollout_gate/local/prometheus.py).
+        self.prometheus: LocalPrometheus | None = None
         self._info: ClusterInfo | None = None
         self._failure: str | None = None
 

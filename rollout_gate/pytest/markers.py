@@ -13,6 +13,7 @@ MARKERS = {
     "isolation": "tenant isolation: RLS coverage and cross-tenant probes",
     "e2e": "end-to-end browser flows (Playwright)",
     "load": "load tests (Locust) and their thresholds",
+    "watch": "live metrics over the deploy window (Prometheus or scraped /metrics) against rollback triggers",
     "rollback": "post-rollback checks: v1 restored without data loss",
     "destructive": "writes to the target; never runs where the environment forbids writes",
     "criterion(id)": "the go/no-go criterion this test feeds",

@@ -34,6 +34,7 @@ pytest_plugins = [
     "rollout_gate.fixtures.tenants",
     "rollout_gate.fixtures.browser",
     "rollout_gate.fixtures.load",
+    "rollout_gate.fixtures.watch",
     "rollout_gate.fixtures.gate",
 ]
 

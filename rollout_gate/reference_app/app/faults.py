@@ -2,11 +2,14 @@
 
 Off by default. Only the local target sets them (from `ROLLOUT_APP_FAULTS=flag1,flag2`); an unknown
 name is an error, never silently ignored, so a typo cannot make a "defective" run clean.
+`flag@SECONDS` removes the protection only SECONDS after the app started (parsed its settings), so a
+deploy that goes bad in the middle of a watch window can be rehearsed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 ENV_VAR = "ROLLOUT_APP_FAULTS"
@@ -56,24 +59,65 @@ class Fault(StrEnum):
 
 
 class Faults(frozenset[Fault]):
-    """The set of active faults; `Fault.X in faults` reads as the condition it is."""
+    """The set of faults; `Fault.X in faults` reads as the condition it is (false until a delayed one starts)."""
+
+    # Fault -> seconds after `_origin` (time.monotonic() at parse) from which it is active.
+    _delays: Mapping[Fault, float]
+    _origin: float
 
     @classmethod
-    def parse(cls, text: str | None) -> Faults:
-        names = [part.strip() for part in (text or "").split(",") if part.strip()]
+    def parse(cls, text: str | None, *, now: float | None = None) -> Faults:
+        parts = [part.strip() for part in (text or "").split(",") if part.strip()]
         known = {f.value for f in Fault}
-        unknown = [n for n in names if n not in known]
+        names: list[str] = []
+        delays: dict[Fault, float] = {}
+        unknown: list[str] = []
+        for part in parts:
+            name, sep, delay = part.partition("@")
+            name = name.strip()
+            if name not in known:
+                unknown.append(name)
+                continue
+            names.append(name)
+            if sep:
+                try:
+                    seconds = float(delay)
+                except ValueError:
+                    seconds = -1.0
+                if not 0 <= seconds < 86_400:
+                    raise ValueError(f"{ENV_VAR}: {part}: the delay must be a number of seconds (flag@SECONDS)")
+                delays[Fault(name)] = seconds
         if unknown:
             listed, choices = ", ".join(unknown), ", ".join(sorted(known))
             raise ValueError(f"{ENV_VAR}: unknown fault flag(s) {listed} (known: {choices})")
-        return cls(Fault(n) for n in names)
+        return cls.of(names, delays=delays, now=now)
 
     @classmethod
-    def of(cls, faults: Iterable[Fault | str] = ()) -> Faults:
-        return cls(Fault(f) for f in faults)
+    def of(
+        cls,
+        faults: Iterable[Fault | str] = (),
+        *,
+        delays: Mapping[Fault, float] | None = None,
+        now: float | None = None,
+    ) -> Faults:
+        made = cls(Fault(f) for f in faults)
+        made._delays = dict(delays or {})
+        made._origin = time.monotonic() if now is None else now
+        return made
+
+    def __contains__(self, item: object) -> bool:
+        if not super().__contains__(item):
+            return False
+        delay = getattr(self, "_delays", {}).get(item)
+        return delay is None or time.monotonic() >= self._origin + delay
+
+    def spec(self) -> str:
+        """The flags as `ROLLOUT_APP_FAULTS` takes them, delays included (what the app process is given)."""
+        delays = getattr(self, "_delays", {})
+        return ",".join(f"{f}@{delays[f]:g}" if f in delays else str(f) for f in sorted(self))
 
     def __str__(self) -> str:
-        return ",".join(sorted(self)) or "none"
+        return self.spec() or "none"
 
 
 NO_FAULTS = Faults()
