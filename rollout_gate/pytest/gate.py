@@ -217,8 +217,10 @@ class GateHooks:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Any:
         # Before anything deselects: what exists, so "deselected" and "never collected" differ.
+        known = self.state.ledger.tests
         for item in items:
-            self._record(item)
+            if item.nodeid not in known:  # most were recorded from their module's collect report
+                self._record(item)
         yield
 
     def _record(self, item: pytest.Item) -> None:
