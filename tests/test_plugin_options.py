@@ -57,7 +57,10 @@ def test_configuration_errors_are_one_line_usage_errors(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([expected])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
-    assert not (rollout_project.reports / "gate.json").exists()
+    # Was: no gate.json. Now an aborted one (INCONCLUSIVE) replaces any earlier run's verdict (issue 12).
+    gate = json.loads((rollout_project.reports / "gate.json").read_text())
+    assert (gate["verdict"], gate["status"]) == ("INCONCLUSIVE", "aborted")
+    assert gate["reasons"][0].startswith("run did not finish: usage error: ")
 
 
 def test_phase_not_enabled_for_environment_is_a_usage_error(rollout_project: RolloutProject) -> None:

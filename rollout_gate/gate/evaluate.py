@@ -1,8 +1,10 @@
 """Evaluate every criterion of a run from its tests, its collection ledger and its measurements.
 
 Fail closed: a criterion is `pass` only on evidence. No feeding test that ran, a
-measurement missing or with too few samples, all tests skipped or deselected:
-`inconclusive`. Whether that blocks depends on `required` (see `RunScope`).
+measurement missing or with too few samples, any feeder of this run's phases skipped,
+xfailed or left out by the user's selection: `inconclusive`, with the missing feeders
+named. Whether that blocks depends on `required` (see `RunScope`): a criterion whose
+feeders were all left out by the user's selection is not required.
 """
 
 from __future__ import annotations
@@ -139,30 +141,52 @@ def _tested(result: CriterionResult, c: Criterion, tests: Sequence[_Test], repor
     ran = [r for r in reported if r.ran]
     result.samples = len(ran)
     result.observed = _observed(reported) if reported else None
+    flaky = [r for r in count["passed"] if r.flaky]
     if failed:
         result.status, result.reason = Status.FAIL, _first(failed)
     elif count["error"]:
         result.status, result.reason = Status.ERROR, _first(count["error"])
+    elif flaky and c.flaky == FlakyPolicy.FAIL:
+        result.status, result.reason = Status.FAIL, _flaky(flaky)
     elif not count["passed"]:
         result.status, result.reason = Status.INCONCLUSIVE, _why_nothing_ran(tests, reported)
-    elif flaky := [r for r in count["passed"] if r.flaky]:
-        first = flaky[0]
-        more = f" (+{len(flaky) - 1} more)" if len(flaky) > 1 else ""
-        result.status = Status.FAIL if c.flaky == FlakyPolicy.FAIL else Status.WARN
-        result.reason = f"flaky: {first.nodeid} passed only after {first.reruns} rerun(s){more}"
+        result.missing = _missing(tests)
+    elif missing := _missing(tests):
+        # One rule for partial evidence: a pass needs every feeder of this run's phases to have run and passed.
+        result.status, result.missing = Status.INCONCLUSIVE, missing
+        shown = "; ".join(missing[:_SHOWN])
+        more = f" (+{len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
+        result.reason = (
+            f"not every test feeding it ran: {len(count['passed'])} passed, {len(missing)} missing: {shown}{more}"
+        )
+    elif flaky:
+        result.status, result.reason = Status.WARN, _flaky(flaky)
     else:
-        not_run = count["skipped"] + count["xfailed"]
-        unselected = [t for t in tests if t.result is None and t.collected and t.collected.deselected_by == BY_USER]
-        if not_run or unselected:
-            parts = []
-            if not_run:
-                parts.append(f"{len(not_run)} skipped ({not_run[0].nodeid}: {not_run[0].message or 'no reason'})")
-            if unselected:
-                parts.append(f"{len(unselected)} not selected")
-            result.status = Status.WARN
-            result.reason = f"partly verified: {len(count['passed'])} passed, " + ", ".join(parts)
-        else:
-            result.status = Status.PASS
+        result.status = Status.PASS
+
+
+# Missing feeders named in a reason; gate.json and gate.md list them all.
+_SHOWN = 5
+
+
+def _missing(tests: Sequence[_Test]) -> list[str]:
+    """Feeders that did not run to a result, except those the environment keeps out of this run."""
+    out = []
+    for t in tests:
+        r = t.result
+        if r is not None:
+            if not r.ran:
+                out.append(f"{t.nodeid} ({r.outcome}: {r.message or 'no reason'})")
+        elif t.collected is not None and t.collected.selected:
+            out.append(f"{t.nodeid} (selected, did not run)")
+        elif t.collected is not None and t.collected.deselected_by == BY_USER:
+            out.append(f"{t.nodeid} (not selected)")
+    return sorted(out)
+
+
+def _flaky(flaky: Sequence[TestResult]) -> str:
+    more = f" (+{len(flaky) - 1} more)" if len(flaky) > 1 else ""
+    return f"flaky: {flaky[0].nodeid} passed only after {flaky[0].reruns} rerun(s){more}"
 
 
 def _measured(
@@ -207,6 +231,8 @@ def _why_nothing_ran(tests: Sequence[_Test], reported: Sequence[TestResult]) -> 
         return f"all {len(reported)} test(s) skipped or xfailed ({first.nodeid}: {first.message or 'no reason'})"
     if not tests:
         return "no test feeds it (never collected)"
+    if any(t.collected and t.collected.selected for t in tests):
+        return "its selected test(s) did not run"
     by_user = [t for t in tests if t.collected and t.collected.deselected_by == BY_USER]
     if by_user:
         return f"all {len(tests)} test(s) deselected (-m/-k/test paths)"

@@ -1,14 +1,25 @@
 """Gate files: write the decision as gate.json (schema in `schema/gate.schema.json`), read them back.
 
-Everything written goes through the environment's Redactor first.
+Everything written goes through the environment's Redactor first, and is written atomically (a
+temporary file beside it, then `os.replace`), so a reader never sees half a file.
+
+A run publishes under its own id, `REPORT_DIR/runs/<run_id>/gate.json` (+ gate.md), and copies
+them to `REPORT_DIR/gate.json`: first a "running" file (INCONCLUSIVE, "run did not finish") when it
+starts, which a run that is killed leaves behind, then its final verdict. The latest run to start
+owns the top-level copy: a run that finishes after another one started leaves that one's file in
+place (its own stays in runs/<run_id>/), so a run never overwrites the file of a newer run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
+import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,9 +27,21 @@ from typing import Any
 
 from rollout_gate.errors import RolloutGateError
 from rollout_gate.gate.measurements import Measurement
-from rollout_gate.gate.verdict import CriterionResult, Decision
+from rollout_gate.gate.verdict import CriterionResult, Decision, Verdict
 
-GATE_SCHEMA_VERSION = 1
+# 2: `status` (running | aborted | finished) and each criterion's `missing` feeders. Version 1 files still read.
+GATE_SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+GATE_JSON = "gate.json"
+GATE_MD = "gate.md"
+RUNS_DIR = "runs"
+LOCK_FILE = ".gate.lock"
+# A run that started and has not decided yet (or was killed before it could).
+STATUS_RUNNING = "running"
+# A run that stopped before deciding: a usage error, an internal error.
+STATUS_ABORTED = "aborted"
+STATUS_FINISHED = "finished"
+DID_NOT_FINISH = "run did not finish"
 KIND_PYTEST = "pytest"
 KIND_COMBINED = "combined"
 KIND_MEASUREMENTS = "measurements"
@@ -51,10 +74,12 @@ def gate_payload(
     measurements: list[Measurement] | None = None,
     sources: list[str] | None = None,
     finished: float | None = None,
+    status: str = STATUS_FINISHED,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "schema_version": GATE_SCHEMA_VERSION,
         "kind": kind,
+        "status": status,
         "verdict": decision.verdict.value,
         "exit_code": decision.exit_code,
         "environment": run.environment,
@@ -65,7 +90,7 @@ def gate_payload(
         "target": run.target,
         "git_commit": run.git_commit,
         "started_at": iso(run.started),
-        "finished_at": iso(time.time() if finished is None else finished),
+        "finished_at": None if status == STATUS_RUNNING else iso(time.time() if finished is None else finished),
         "selection_given": run.selection_given,
         "counts": decision.counts,
         "tests_executed": tests_executed(decision.counts),
@@ -84,14 +109,69 @@ def tests_executed(counts: dict[str, int]) -> int:
     return sum(n for outcome, n in counts.items() if outcome not in ("skipped", "xfailed"))
 
 
+def unfinished_decision(reason: str) -> Decision:
+    """The decision of a run that has not decided: INCONCLUSIVE, never GO, whatever earlier runs said."""
+    return Decision(verdict=Verdict.INCONCLUSIVE, criteria=[], reasons=[reason], warnings=[])
+
+
 def write_text(path: Path, text: str, redact: Redact) -> Path:
+    """Write `redact(text)` atomically: a reader sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact(text), encoding="utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(redact(text))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
 
 
 def write_gate_json(path: Path, payload: dict[str, Any], redact: Redact) -> Path:
     return write_text(path, json.dumps(payload, indent=2) + "\n", redact)
+
+
+def run_dir(report_dir: Path, run_id: str) -> Path:
+    return report_dir / RUNS_DIR / run_id
+
+
+def publish(report_dir: Path, run_id: str, files: Mapping[str, str], redact: Redact, *, claim: bool = False) -> Path:
+    """Write a run's files to runs/<run_id>/, then copy them to `report_dir` if this run owns the copies there.
+
+    `claim` (a run starting) takes the copies over; otherwise they are replaced only while they are still
+    this run's (or missing). Returns the run's own gate.json.
+    """
+    own = run_dir(report_dir, run_id)
+    for name, text in files.items():
+        write_text(own / name, text, redact)
+    with _locked(report_dir):
+        if claim or owner(report_dir / GATE_JSON) in (None, run_id):
+            for name, text in files.items():
+                write_text(report_dir / name, text, redact)
+    return own / GATE_JSON
+
+
+def owner(path: Path) -> str | None:
+    """The run id a gate file names; None when there is no (readable) file; "" when it names none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return str(data.get("run_id") or "") if isinstance(data, dict) else None
+
+
+@contextlib.contextmanager
+def _locked(report_dir: Path) -> Iterator[None]:
+    """Serialise the check-and-replace of the top-level copies between runs sharing `report_dir`."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    with open(report_dir / LOCK_FILE, "a", encoding="utf-8") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def redact_tree(root: Path, redact: Redact, *, max_bytes: int = 50_000_000) -> list[Path]:
@@ -135,8 +215,8 @@ def _structural_errors(data: Any) -> list[str]:
     if not isinstance(data, dict):
         return ["(top level): not an object"]
     errors = []
-    if data.get("schema_version") != GATE_SCHEMA_VERSION:
-        errors.append(f"schema_version: {data.get('schema_version')!r} is not {GATE_SCHEMA_VERSION}")
+    if data.get("schema_version") not in READABLE_VERSIONS:
+        errors.append(f"schema_version: {data.get('schema_version')!r} is not one of {READABLE_VERSIONS}")
     kind = data.get("kind")
     if kind not in (KIND_PYTEST, KIND_COMBINED, KIND_MEASUREMENTS):
         errors.append(f"kind: {kind!r} is not one of pytest, combined, measurements")

@@ -3,7 +3,7 @@
 - ROLLBACK if a criterion whose action is `rollback` failed;
 - else NO_GO if a blocking (no_go or rollback) criterion failed or errored, or the harness itself failed;
 - else INCONCLUSIVE if a required blocking criterion could not be evaluated, or nothing was verified
-  (a NO-GO whose only reason is missing evidence);
+  (no test ran, or no rollout criterion was evaluated: a GO needs evidence);
 - else GO, with warnings listed.
 """
 
@@ -70,6 +70,8 @@ class CriterionResult:
     measurement: str | None = None
     tests: list[str] = field(default_factory=list)
     implicit: bool = False
+    # Feeders in this run's phases that did not run to a result: "nodeid (not selected)", "nodeid (skipped: why)".
+    missing: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -103,6 +105,7 @@ class CriterionResult:
             "tests": self.tests,
             "reason": self.reason,
             "implicit": self.implicit,
+            "missing": self.missing,
         }
 
     @classmethod
@@ -123,7 +126,16 @@ class CriterionResult:
             measurement=data.get("measurement"),
             tests=list(data.get("tests", [])),
             implicit=bool(data.get("implicit", False)),
+            missing=list(data.get("missing", [])),
         )
+
+
+NOTHING_EVALUATED = "no rollout criterion was evaluated: nothing was verified against the criteria"
+
+
+def nothing_evaluated(criteria: Iterable[CriterionResult]) -> bool:
+    """True when no criterion of a criteria file was checked: tests of implicit criteria alone are no evidence."""
+    return not any(c.status.evaluated and not c.implicit for c in criteria)
 
 
 @dataclass

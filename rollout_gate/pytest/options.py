@@ -41,7 +41,8 @@ def addoptions(parser: pytest.Parser) -> None:
     group.addoption(
         "--phase",
         dest="rollout_phase",
-        type=_phase_type,
+        # Checked in pytest_configure (resolve_phase), not by argparse: a usage error there still replaces
+        # an earlier run's gate file, while one raised during parsing happens before any plugin hook runs.
         default=None,
         metavar="PHASE",
         help="run only this rollout phase: " + ", ".join(p.value for p in Phase) + f" (default: ${PHASE_VAR} or all)",
@@ -83,7 +84,7 @@ def resolve_env(config: pytest.Config) -> Resolved:
 def resolve_phase(config: pytest.Config) -> tuple[Phase | None, str]:
     cli = config.getoption("rollout_phase")
     if cli:
-        return cli, "--phase"
+        return _phase_type(cli), "--phase"
     if os.environ.get(PHASE_VAR):
         return _phase_type(os.environ[PHASE_VAR]), PHASE_VAR
     return None, "all enabled phases"

@@ -51,25 +51,37 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
     env = options.resolve_env(config)
-    phase, phase_source = options.resolve_phase(config)
     root = config.rootpath
     envs_dir = root / str(config.getini("rollout_environments_dir"))
     if env.source == "default" and not (envs_dir / f"{env.value}.yaml").is_file():
         # Installed in a venv but this project has no environments: stay out of the way.
         return
+    report_dir = options.report_dir(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        run = RunContext(workerinput["rollout_run_id"], workerinput["rollout_owner_pid"], workerinput["workerid"])
+    else:
+        run = RunContext.new()
+    # Before anything can fail: the report dir says "running" (never an earlier run's GO) until the gate decides.
+    gate.begin(config, run.run_id, report_dir, explicit=env.source != "default")
+    try:
+        _configure(config, env, run, report_dir, envs_dir)
+    except pytest.UsageError as exc:
+        gate.failed(config, f"usage error: {exc}")
+        raise
+
+
+def _configure(config: pytest.Config, env: options.Resolved, run: RunContext, report_dir: Path, envs_dir: Path) -> None:
+    phase, phase_source = options.resolve_phase(config)
+    root = config.rootpath
     try:
         loaded = load_environment(resolve_path(str(env.value), envs_dir))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if phase is not None and phase not in loaded.env.phases.enabled:
         raise pytest.UsageError(f"{loaded.path}: phases.enabled: phase {phase} is not enabled for this environment")
-    report_dir = options.report_dir(config)
     baseline = config.getoption("rollout_baseline")
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if workerinput is not None:
-        run = RunContext(workerinput["rollout_run_id"], workerinput["rollout_owner_pid"], workerinput["workerid"])
-    else:
-        run = RunContext.new()
     rollout = RolloutSession(
         loaded=loaded,
         env_source=env.source,
@@ -191,6 +203,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     signals.uninstall(config)
+    # A run that never decided (usage or internal error) replaces its "running" file with why it stopped.
+    gate.unconfigure(config)
     rollout = config.stash.get(session_key, None)
     if rollout is None or hasattr(config, "workerinput") or not rollout.loaded.env.is_local:
         return

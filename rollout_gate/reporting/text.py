@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
+from rollout_gate.criteria.resolve import default_specs
 from rollout_gate.gate.files import RunInfo
 from rollout_gate.gate.verdict import CriterionResult, Decision, Status, Verdict
+from rollout_gate.phases import Phase
 
 ICONS = {Verdict.GO: "✅", Verdict.NO_GO: "⛔", Verdict.ROLLBACK: "⏪", Verdict.INCONCLUSIVE: "❔"}
 STATUS_ICONS = {
@@ -18,28 +21,71 @@ STATUS_ICONS = {
 
 
 def shown(decision: Decision) -> tuple[list[CriterionResult], list[CriterionResult]]:
-    """Criteria worth a line of their own, and those that were not required and not evaluated."""
-    quiet = [c for c in decision.criteria if not c.required and c.status == Status.INCONCLUSIVE]
-    loud = [c for c in decision.criteria if c not in quiet]
-    loud.sort(key=lambda c: (-c.status.severity, c.id))
+    """Criteria worth a line of their own, in rollout order, and those that were not required and not evaluated."""
+    ordered = rollout_order(decision.criteria)
+    quiet = [c for c in ordered if not c.required and c.status == Status.INCONCLUSIVE]
+    loud = [c for c in ordered if c not in quiet]
     return loud, quiet
 
 
-def verdict_lines(decision: Decision, run: RunInfo | None = None) -> list[str]:
+def rollout_order(criteria: Iterable[CriterionResult]) -> list[CriterionResult]:
+    """By each criterion's first phase (rollout_gate.phases order), then as criteria/defaults.yaml lists them
+    (criteria it does not list keep the order they came in, after those it lists)."""
+    known = _defaults_order()
+    listed = list(criteria)
+
+    def key(indexed: tuple[int, CriterionResult]) -> tuple[int, int]:
+        i, c = indexed
+        first = min((Phase(p).order for p in c.phases if p in _PHASES), default=len(_PHASES))
+        return first, known.get(c.id, len(known) + i)
+
+    return [c for _, c in sorted(enumerate(listed), key=key)]
+
+
+_PHASES = {p.value for p in Phase}
+
+
+@functools.cache
+def _defaults_order() -> dict[str, int]:
+    return {spec.id: i for i, spec in enumerate(default_specs())}
+
+
+# pytest's own exit statuses that the verdict does not replace.
+_PYTEST_EXITS = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+
+
+def exit_text(decision: Decision, exit_code: int | None) -> str:
+    """`exit N` as the process really ends: pytest keeps 2 (interrupted), 3 (internal) and 4 (usage)."""
+    if exit_code is None or exit_code == decision.exit_code:
+        return f"exit {decision.exit_code}"
+    return f"exit {exit_code}: {exit_name(exit_code)}"
+
+
+def exit_name(code: int) -> str:
+    return _PYTEST_EXITS.get(code, "not the verdict's exit code")
+
+
+STATUS_WIDTH, ACTION_WIDTH = 12, 8
+
+
+def verdict_lines(decision: Decision, run: RunInfo | None = None, *, exit_code: int | None = None) -> list[str]:
     lines = []
     if run is not None:
         phases = run.phase or ", ".join(run.phases) or "all"
         lines.append(f"environment {run.environment} · phases {phases} · run {run.run_id}")
     loud, quiet = shown(decision)
+    if loud:
+        lines.append(f"  {'STATUS':<{STATUS_WIDTH}} {'ACTION':<{ACTION_WIDTH}} CRITERION: OBSERVED / REASON")
     for c in loud:
         extra = "" if c.required else " (not required)"
         detail = c.reason or (str(c.observed) if c.observed is not None else "")
-        lines.append(f"  {c.status.value.upper():<12} {c.action.value:<8} {c.id}{extra}: {detail}".rstrip())
+        line = f"  {c.status.value.upper():<{STATUS_WIDTH}} {c.action.value:<{ACTION_WIDTH}} {c.id}{extra}: {detail}"
+        lines.append(line.rstrip())
     if quiet:
         lines.append(f"  not required in this run ({len(quiet)}): {', '.join(c.id for c in quiet)}")
     lines += [f"  reason: {r}" for r in decision.reasons if not _about_criterion(r, loud)]
     lines += [f"  warning: {w}" for w in decision.warnings if not _about_criterion(w, loud)]
-    lines.append(f"verdict: {decision.verdict.value} (exit {decision.exit_code})")
+    lines.append(f"verdict: {decision.verdict.value} ({exit_text(decision, exit_code)})")
     return lines
 
 
@@ -47,7 +93,7 @@ def _about_criterion(text: str, criteria: Iterable[CriterionResult]) -> bool:
     return any(text.startswith(f"{c.id}: ") for c in criteria)
 
 
-def markdown(decision: Decision, run: RunInfo) -> str:
+def markdown(decision: Decision, run: RunInfo, *, exit_code: int | None = None) -> str:
     verdict = decision.verdict
     out = [f"# Rollout gate: {ICONS[verdict]} {verdict.value}", ""]
     rows = [
@@ -57,7 +103,7 @@ def markdown(decision: Decision, run: RunInfo) -> str:
         ("Target", run.target),
         ("Commit", run.git_commit),
         ("Tests", ", ".join(f"{n} {o}" for o, n in sorted(decision.counts.items())) or "none"),
-        ("Exit code", str(decision.exit_code)),
+        ("Exit code", exit_text(decision, exit_code).removeprefix("exit ")),
     ]
     out += ["| | |", "|---|---|"] + [f"| {k} | {_cell(v)} |" for k, v in rows if v] + [""]
     if decision.reasons:
@@ -79,6 +125,12 @@ def markdown(decision: Decision, run: RunInfo) -> str:
             f"{_cell(c.threshold)} | {samples} | {_cell(c.reason)} |"
         )
     out.append("")
+    missing = [c for c in loud if c.missing and c.status == Status.INCONCLUSIVE]
+    if missing:
+        out += ["## Missing evidence", "", "Tests feeding these criteria in this run's phases that did not run:", ""]
+        for c in missing:
+            out += [f"- **{c.id}**"] + [f"  - `{_inline(m)}`" for m in c.missing]
+        out.append("")
     if quiet:
         out += [f"<details><summary>Not required in this run ({len(quiet)})</summary>", ""]
         out += [f"- `{c.id}` {_inline(c.title)}: {_inline(c.reason)}" for c in quiet]

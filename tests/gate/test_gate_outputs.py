@@ -28,7 +28,8 @@ def test_gate_json_follows_its_schema(gate_project: GateProject) -> None:
     gate = gate_project.gate()
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.validate(gate, schema())
-    assert (gate["schema_version"], gate["kind"], gate["environment"]) == (1, "pytest", "staging")
+    assert (gate["schema_version"], gate["kind"], gate["environment"]) == (2, "pytest", "staging")
+    assert gate["status"] == "finished"
     assert gate["run_id"] and gate["started_at"].endswith("Z") and gate["finished_at"].endswith("Z")
     for c in gate["criteria"]:
         assert {"id", "title", "status", "action", "observed", "threshold", "samples", "tests", "reason"} <= set(c)
@@ -38,13 +39,20 @@ def test_gate_json_follows_its_schema(gate_project: GateProject) -> None:
 def test_schema_rejects_what_is_not_a_gate_file() -> None:
     validator = jsonschema.Draft202012Validator(schema())
     assert list(validator.iter_errors({"schema_version": 1, "kind": "pytest"}))  # no verdict, no criteria
-    assert list(validator.iter_errors({"schema_version": 2, "kind": "measurements", "measurements": []}))
+    assert list(validator.iter_errors({"schema_version": 3, "kind": "measurements", "measurements": []}))
     bad_status = {"id": "x", "title": "x", "status": "ok", "action": "no_go", "required": True, "outcome": "pass"}
     bad_status |= {"observed": None, "threshold": "", "samples": None, "tests": [], "reason": ""}
     gate = {"schema_version": 1, "kind": "combined", "verdict": "GO", "exit_code": 0, "criteria": [bad_status]}
     gate |= {"reasons": [], "warnings": [], "harness_errors": []}
     assert [e.message for e in validator.iter_errors(gate)] == [
         "'ok' is not one of ['pass', 'warn', 'fail', 'inconclusive', 'error']"
+    ]
+    # A run that has not decided is never GO.
+    running = {"schema_version": 2, "kind": "pytest", "status": "running", "verdict": "GO", "exit_code": 0}
+    running |= {"criteria": [], "reasons": [], "warnings": [], "harness_errors": []}
+    assert sorted(e.message for e in validator.iter_errors(running)) == [
+        "'INCONCLUSIVE' was expected",
+        "11 was expected",
     ]
 
 

@@ -212,12 +212,15 @@ def test_marker_expression_requires_only_the_selected_criteria(gate_project: Gat
     result.stdout.fnmatch_lines(["  not required in this run (5): *"])
 
 
-def test_partly_selected_criterion_passes_with_a_warning(gate_project: GateProject) -> None:
+def test_partly_selected_criterion_is_inconclusive(gate_project: GateProject) -> None:
+    # Was "partly verified" (a warning, GO): a pass needs every feeder of the run's phases (issue 12).
     gate_project.pytester.makepyfile(rollout_tests() + "\n@pytest.mark.smoke\ndef test_sign_in(): pass\n")
     result = gate_project.run("--env=staging", "-k", "health")
-    assert result.ret == EXIT_GO
+    assert result.ret == EXIT_INCONCLUSIVE
     c = gate_project.criterion("smoke")
-    assert (c["status"], c["reason"]) == ("warn", "partly verified: 1 passed, 1 not selected")
+    sign_in = "test_partly_selected_criterion_is_inconclusive.py::test_sign_in (not selected)"
+    assert (c["status"], c["missing"]) == ("inconclusive", [sign_in])
+    assert c["reason"] == f"not every test feeding it ran: 1 passed, 1 missing: {sign_in}"
 
 
 @pytest.mark.parametrize(
@@ -331,6 +334,7 @@ def test_collection_error_keeps_pytest_exit_code_and_is_not_go(gate_project: Gat
     gate = gate_project.gate()
     assert gate["verdict"] == "NO_GO"
     assert any("interrupted" in r for r in gate["harness_errors"])
+    result.stdout.fnmatch_lines(["verdict: NO_GO (exit 2: interrupted)"])
 
 
 def test_criteria_errors_are_usage_errors(gate_project: GateProject) -> None:
@@ -339,4 +343,7 @@ def test_criteria_errors_are_usage_errors(gate_project: GateProject) -> None:
     result = gate_project.run("--env=staging")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *staging.yaml: criteria.override: unknown criterion zero_data_los (known: *"])
-    assert not (gate_project.reports / "gate.json").exists()
+    # Was: no gate.json. Now the run's "running" file is replaced by one naming the error (issue 12).
+    gate = gate_project.gate()
+    assert (gate["verdict"], gate["status"]) == ("INCONCLUSIVE", "aborted")
+    assert "criteria.override: unknown criterion zero_data_los" in gate["reasons"][0]
