@@ -25,8 +25,9 @@ from rollout_gate.gate.files import (
     write_gate_json,
     write_text,
 )
-from rollout_gate.gate.merge import combine
+from rollout_gate.gate.merge import UNFINISHED_REASON, combine, is_running
 from rollout_gate.gate.requirements import requirements
+from rollout_gate.gate.verdict import EXIT_CODES, Verdict
 from rollout_gate.phases import Phase, parse_phase
 from rollout_gate.reporting import text
 
@@ -68,6 +69,13 @@ def _phase(value: str) -> Phase:
 def run(args: argparse.Namespace) -> int:
     try:
         files = [load_gate_file(path) for path in args.files]
+        # A run that stopped before it even knew its environment proves nothing: INCONCLUSIVE, not a usage error.
+        unfinished = [f for f in files if is_running(f.data) and not f.data.get("environment")]
+        if unfinished and not args.env:
+            for f in unfinished:
+                reasons = "; ".join(str(r) for r in f.data.get("reasons") or []) or UNFINISHED_REASON
+                print(f"INCONCLUSIVE: {f.path}: {reasons}")
+            return EXIT_CODES[Verdict.INCONCLUSIVE]
         loaded = environment_for(files, args.env, args.environments_dir)
         combined = combine(files, requirements(loaded, args.phase))
     except (GateFileError, ConfigError) as exc:

@@ -27,12 +27,14 @@ from rollout_gate.gate.verdict import CriterionResult, Decision, Status, Verdict
 from rollout_gate.phases import Phase
 
 STATUS_RUNNING = "running"
+# A run that stopped before deciding (usage or internal error) says so instead of "running".
+STATUS_ABORTED = "aborted"
 UNFINISHED_REASON = "run did not finish"
 
 
 def is_running(data: Mapping[str, Any]) -> bool:
     """A gate file written when its session started and never replaced by the run's verdict."""
-    if data.get("status") == STATUS_RUNNING:
+    if data.get("status") in (STATUS_RUNNING, STATUS_ABORTED):
         return True
     reasons = data.get("reasons") or []
     return data.get("verdict") == Verdict.INCONCLUSIVE.value and any(

@@ -128,7 +128,7 @@ class WatchCriterion(_Strict):
     @field_validator("threshold")
     @classmethod
     def _threshold(cls, value: str) -> str:
-        from rollout_gate.watch.window import parse_threshold
+        from rollout_gate.watch.threshold import parse_threshold
 
         parse_threshold(value)
         return value

@@ -7,28 +7,19 @@ criterion inconclusive, never a pass, unless a sustained breach was already seen
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from rollout_gate.watch.config import WatchCriterion
+from rollout_gate.watch.threshold import parse_threshold
 
-_THRESHOLD = re.compile(r"^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
     ">=": operator.ge,
 }
-
-
-def parse_threshold(text: str) -> tuple[str, float]:
-    """`<= 0.10` -> ("<=", 0.1): the condition a healthy value satisfies."""
-    match = _THRESHOLD.match(text)
-    if not match:
-        raise ValueError(f"threshold {text!r}: write it as '<OP> <number>' with OP one of < <= > >=")
-    return match.group(1), float(match.group(2))
 
 
 @dataclass(frozen=True)
