@@ -1,6 +1,6 @@
 """Gate files: write the decision as gate.json (schema in `schema/gate.schema.json`), read them back.
 
-Everything written goes through the environment's Redactor first.
+Everything written goes through the environment's Redactor first; nothing is rewritten afterwards.
 """
 
 from __future__ import annotations
@@ -91,24 +91,6 @@ def write_text(path: Path, text: str, redact: Redact) -> Path:
 
 def write_gate_json(path: Path, payload: dict[str, Any], redact: Redact) -> Path:
     return write_text(path, json.dumps(payload, indent=2) + "\n", redact)
-
-
-def redact_tree(root: Path, redact: Redact, *, max_bytes: int = 50_000_000) -> list[Path]:
-    """Mask secrets in every text file under `root` (Allure results and attachments written by allure-pytest,
-    captured output…); returns the files that had to be rewritten. Binary files are left alone."""
-    rewritten = []
-    for path in sorted(root.rglob("*")) if root.is_dir() else []:
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > max_bytes:
-            continue
-        try:
-            original = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        masked = redact(original)
-        if masked != original:
-            path.write_text(masked, encoding="utf-8")
-            rewritten.append(path)
-    return rewritten
 
 
 def schema() -> dict[str, Any]:

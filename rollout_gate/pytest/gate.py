@@ -23,7 +23,6 @@ from rollout_gate.gate.evaluate import RunScope, evaluate
 from rollout_gate.gate.files import (
     RunInfo,
     gate_payload,
-    redact_tree,
     tests_executed,
     write_gate_json,
     write_text,
@@ -193,10 +192,6 @@ def finish(session: pytest.Session, rollout: RolloutSession) -> None:
             fh.write(redact(md) + "\n")
     if state.allure_dir is not None:
         allure.write_decision(state.allure_dir, decision, run, redact)
-        if not state.allure_dir.is_relative_to(rollout.report_dir):
-            redact_tree(state.allure_dir, redact)
-    # allure-pytest writes failure messages and captured output as they were: mask them after the fact.
-    redact_tree(rollout.report_dir, redact)
     config.hook.pytest_rollout_verdict(config=config, decision=decision, gate_file=state.gate_file)
     if session.exitstatus in _REPLACED:
         session.exitstatus = decision.exit_code
