@@ -57,7 +57,8 @@ def url_password(url: str) -> str | None:
 
 def spellings(secret: str) -> set[str]:
     """The forms a secret takes in reports: as is, URL-encoded, JSON- and repr-escaped."""
-    forms = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1], repr(secret)[1:-1]}
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), repr(secret)[1:-1]}
+    forms |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
 
 

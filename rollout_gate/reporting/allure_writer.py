@@ -47,8 +47,13 @@ class RedactingFileLogger(AllureFileLogger):
     def _report_item(self, item: Any) -> None:
         indent = INDENT if os.environ.get("ALLURE_INDENT_OUTPUT") else None
         filename = item.file_pattern.format(prefix=uuid.uuid4())
-        data = redact_data(asdict(item, filter=lambda _, v: v or v is False), self.redact)
-        self._replace(filename, json.dumps(data, indent=indent, ensure_ascii=False).encode("utf-8"))
+        data = asdict(item, filter=lambda _, v: v or v is False)
+        text = json.dumps(data, indent=indent, ensure_ascii=False)
+        # JSON escapes character by character and the Redactor knows each secret's JSON spelling, so a result
+        # whose text needs no masking holds no secret; the others are masked string by string (exact).
+        if self.redact(text) != text:
+            text = json.dumps(redact_data(data, self.redact), indent=indent, ensure_ascii=False)
+        self._replace(filename, text.encode("utf-8"))
 
     @hookimpl
     def report_result(self, result: Any) -> None:

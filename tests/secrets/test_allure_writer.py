@@ -75,3 +75,12 @@ def test_install_takes_the_place_of_allure_pytests_logger_and_puts_it_back(tmp_p
 def test_install_without_allure_results_does_nothing() -> None:
     assert not [p for p in allure_commons.plugin_manager.get_plugins() if type(p) is AllureFileLogger]
     assert install(Redactor([SECRET])) is None
+
+
+def test_secrets_that_json_escapes_are_masked_too(tmp_path: Path) -> None:
+    secret = 'Pässwört"\\42\n'  # non-ASCII, a quote, a backslash, a newline
+    logger = RedactingFileLogger(tmp_path, Redactor([secret]))
+    logger.report_result(model2.TestResult(uuid="r", name="t", description=f"before {secret} after"))
+    (written,) = tmp_path.glob("*-result.json")
+    assert json.loads(written.read_text())["description"] == "before *** after"
+    assert "Pässwört" not in written.read_text(encoding="utf-8")
