@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
 import httpx
+
+# Response keys whose string values are credentials the app issued (sign-in, sign-up, refresh).
+TOKEN_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
 
 
 class ApiError(AssertionError):
@@ -43,9 +47,31 @@ class Session:
     user_id: str | None = None
 
 
+def issued_tokens(body: Any) -> list[str]:
+    """The string values under TOKEN_KEYS anywhere in a JSON body."""
+    found, stack = [], [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            found += [v for k, v in value.items() if k in TOKEN_KEYS and isinstance(v, str)]
+            stack += list(value.values())
+        elif isinstance(value, list):
+            stack += value
+    return found
+
+
 class ApiClient:
-    def __init__(self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        on_secret: Callable[[str], None] | None = None,
+    ) -> None:
+        """`on_secret` (the run's `Redactor.add`) is given every token a response issues, as it arrives."""
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self.on_secret = on_secret
 
     def close(self) -> None:
         self.http.close()
@@ -73,7 +99,15 @@ class ApiClient:
         merged = dict(headers or {})
         if token:
             merged["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, path, json=json, params=params, headers=merged)
+        response = self.http.request(method, path, json=json, params=params, headers=merged)
+        if self.on_secret is not None and b"_token" in response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            for value in issued_tokens(body):
+                self.on_secret(value)
+        return response
 
     def sign_in(self, email: str, password: str, *, path: str = "/auth/sign-in") -> Session:
         body = expect(self.request("POST", path, json={"email": email, "password": password}), 200)

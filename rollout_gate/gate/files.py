@@ -1,7 +1,8 @@
 """Gate files: write the decision as gate.json (schema in `schema/gate.schema.json`), read them back.
 
-Everything written goes through the environment's Redactor first, and is written atomically (a
-temporary file beside it, then `os.replace`), so a reader never sees half a file.
+Everything written goes through the environment's Redactor first (nothing is rewritten afterwards),
+and is written atomically (a temporary file beside it, then `os.replace`), so a reader never sees half
+a file.
 
 A run publishes under its own id, `REPORT_DIR/runs/<run_id>/gate.json` (+ gate.md), and copies
 them to `REPORT_DIR/gate.json`: first a "running" file (INCONCLUSIVE, "run did not finish") when it
@@ -172,24 +173,6 @@ def _locked(report_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def redact_tree(root: Path, redact: Redact, *, max_bytes: int = 50_000_000) -> list[Path]:
-    """Mask secrets in every text file under `root` (Allure results and attachments written by allure-pytest,
-    captured output…); returns the files that had to be rewritten. Binary files are left alone."""
-    rewritten = []
-    for path in sorted(root.rglob("*")) if root.is_dir() else []:
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > max_bytes:
-            continue
-        try:
-            original = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        masked = redact(original)
-        if masked != original:
-            path.write_text(masked, encoding="utf-8")
-            rewritten.append(path)
-    return rewritten
 
 
 def schema() -> dict[str, Any]:

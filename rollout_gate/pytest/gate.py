@@ -37,7 +37,6 @@ from rollout_gate.gate.files import (
     gate_payload,
     owner,
     publish,
-    redact_tree,
     tests_executed,
     unfinished_decision,
 )
@@ -329,10 +328,6 @@ def finish(session: pytest.Session, rollout: RolloutSession) -> None:
             fh.write(redact(md) + "\n")
     if state.allure_dir is not None:
         allure.write_decision(state.allure_dir, decision, run, redact)
-        if not state.allure_dir.is_relative_to(rollout.report_dir):
-            redact_tree(state.allure_dir, redact)
-    # allure-pytest writes failure messages and captured output as they were: mask them after the fact.
-    redact_tree(rollout.report_dir, redact)
     config.hook.pytest_rollout_verdict(config=config, decision=decision, gate_file=state.gate_file)
 
 

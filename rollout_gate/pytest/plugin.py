@@ -19,7 +19,7 @@ import pytest
 
 from rollout_gate.config import ConfigError, load_environment, resolve_path
 from rollout_gate.gate.outcomes import CRITERIA_PROPERTY, PHASE_PROPERTY, SUITES_PROPERTY
-from rollout_gate.pytest import gate, hookspecs, markers, options, signals, targets
+from rollout_gate.pytest import gate, hookspecs, markers, options, redaction, signals, targets
 from rollout_gate.pytest.session import RolloutSession
 from rollout_gate.pytest.stash import phase_key, session_key
 from rollout_gate.run import RunContext
@@ -97,6 +97,7 @@ def _configure(config: pytest.Config, env: options.Resolved, run: RunContext, re
     signals.install(config)
     config.pluginmanager.register(targets, "rollout_gate_targets")
     gate.configure(config, rollout)
+    redaction.register(config, loaded.redact)
     if workerinput is None:
         config.pluginmanager.register(OutcomeRecorder(rollout), "rollout_gate_outcomes")
     if config.pluginmanager.hasplugin("xdist"):
