@@ -141,9 +141,11 @@ def test_destructive_tests_are_refused_where_writes_are_forbidden(rollout_projec
     rollout_project.pytester.makepyfile(
         "import pytest\n@pytest.mark.smoke\n@pytest.mark.destructive\ndef test_writes(): pass\n"
     )
-    result = rollout_project.pytester.runpytest("--env=staging", "-rs")
-    result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*staging forbids writes (safety.allow_writes: false); test is destructive*"])
+    result = rollout_project.pytester.runpytest("--env=staging")
+    result.assert_outcomes(deselected=1)  # never run, not even set up
+    result.stdout.fnmatch_lines(
+        ["*smoke: staging forbids writes (safety.allow_writes: false); the check is destructive"]
+    )
     rollout_project.pytester.runpytest("--env=writable").assert_outcomes(passed=1)
 
 

@@ -24,6 +24,8 @@ class CollectedTest:
     selected: bool = False
     # BY_ENVIRONMENT or BY_USER when not selected.
     deselected_by: str | None = None
+    # What the environment file says that keeps it out (writes forbidden, nothing declared...).
+    excluded_why: str = ""
 
 
 @dataclass

@@ -102,8 +102,13 @@ def _evaluate_one(feed: _Feed, scope: RunScope, measurements: Sequence[Measureme
         return None  # another phase's criterion: not part of this run
     selected = [t for t in feed.tests if (t.collected is not None and t.collected.selected) or t.result is not None]
     suites_off = bool(c.suites) and c.suites <= scope.disabled_suites and not selected
+    not_applicable = _not_applicable(feed.tests) if not selected and not reported and not values else None
     required = (
-        c.required and in_phase and not suites_off and (not scope.selection_given or bool(selected) or bool(values))
+        c.required
+        and in_phase
+        and not suites_off
+        and not_applicable is None
+        and (not scope.selection_given or bool(selected) or bool(values))
     )
     ran_phases = {Phase(r.phase) for r in reported if r.phase and r.ran}
     action_phases = ran_phases or (set(c.phases) & set(scope.phases)) or set(c.phases)
@@ -126,7 +131,14 @@ def _evaluate_one(feed: _Feed, scope: RunScope, measurements: Sequence[Measureme
         _measured(result, c, values, reported)
     else:
         _tested(result, c, feed.tests, reported)
-    if not required and result.status == Status.INCONCLUSIVE:
+    refused = [t for t in feed.tests if t.result is None and _env_says(t)]
+    if result.status == Status.PASS and refused:
+        # Judged on what may run here; what the environment keeps out is said, not hidden.
+        why = _env_says(refused[0])
+        result.observed = f"{result.observed}; {len(refused)} more {NOT_APPLICABLE} ({why})"
+    if not_applicable is not None:
+        result.reason = f"{NOT_APPLICABLE}: {not_applicable}"
+    elif not required and result.status == Status.INCONCLUSIVE:
         why = "optional in this environment" if not c.required else "not required in this run"
         result.reason = f"{why}: {result.reason}"
     if result.status == Status.FAIL and action == Action.WARN:
@@ -163,6 +175,26 @@ def _tested(result: CriterionResult, c: Criterion, tests: Sequence[_Test], repor
         result.status, result.reason = Status.WARN, _flaky(flaky)
     else:
         result.status = Status.PASS
+
+
+NOT_APPLICABLE = "not applicable here"
+
+
+def _env_says(test: _Test) -> str:
+    """What the environment file itself says keeps this test out ("" for phase selection or none)."""
+    why = test.collected.excluded_why if test.collected is not None else ""
+    return "" if why.startswith("phase ") else why
+
+
+def _not_applicable(tests: Sequence[_Test]) -> str | None:
+    """Why the environment file keeps every feeder out (writes forbidden, nothing declared...), or None.
+    Never by guess: only tests the environment itself excluded count, and there must be some."""
+    reasons = [t.collected.excluded_why for t in tests if t.collected is not None and t.collected.excluded_why]
+    if not tests or len(reasons) != len(tests):
+        return None
+    # Prefer what the environment says over "that phase is not in this run".
+    own = [r for r in reasons if not r.startswith("phase ")]
+    return (own or reasons)[0]
 
 
 # Missing feeders named in a reason; gate.json and gate.md list them all.

@@ -227,14 +227,14 @@ class GateHooks:
         phase, criteria, suites = markers.phase_of(item), markers.criteria_of(item), markers.suite_markers(item)
         if phase is None and not criteria:
             return
-        enabled = set(self.rollout.enabled_phases)
-        by_env = (phase is not None and phase not in enabled) or any(not getattr(env.suites, s) for s in suites)
+        excluded = markers.excluded_by_environment(item, env, set(self.rollout.enabled_phases))
         self.state.ledger.tests[item.nodeid] = CollectedTest(
             nodeid=item.nodeid,
             phase=phase.value if phase else None,
             criteria=criteria,
             suites=suites,
-            deselected_by=BY_ENVIRONMENT if by_env else BY_USER,
+            deselected_by=BY_ENVIRONMENT if excluded is not None else BY_USER,
+            excluded_why=excluded or "",
         )
 
     def pytest_internalerror(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rollout_gate.config import Environment
 from rollout_gate.phases import MARKER_PHASE, Phase, parse_phase
 
 MARKERS = {
@@ -18,6 +19,7 @@ MARKERS = {
     "destructive": "writes to the target; never runs where the environment forbids writes",
     "criterion(id)": "the go/no-go criterion this test feeds",
     "phase(name)": "the rollout phase this test belongs to, when its suite marker does not say",
+    "not_applicable(reason)": "the environment file says this check has nothing to check here (listed, never run)",
 }
 
 
@@ -54,3 +56,20 @@ def criteria_of(item: pytest.Item) -> list[str]:
             raise pytest.UsageError(f"{item.nodeid}: criterion() takes exactly one criterion id")
         ids.append(mark.args[0])
     return ids
+
+
+def excluded_by_environment(item: pytest.Item, env: Environment, enabled: set[Phase]) -> str | None:
+    """Why the environment file keeps this test out of the run (never a guess: a phase it does not
+    enable, a suite it turns off, writes it forbids, a `not_applicable` mark set from what it declares)."""
+    phase = phase_of(item)
+    if phase is not None and phase not in enabled:
+        return f"phase {phase.value} not in this run"
+    off = [s for s in suite_markers(item) if not getattr(env.suites, s)]
+    if off:
+        return f"suites.{off[0]}: false"
+    if item.get_closest_marker("destructive") and not env.safety.allow_writes:
+        return f"{env.name} forbids writes (safety.allow_writes: false); the check is destructive"
+    mark = item.get_closest_marker("not_applicable")
+    if mark is not None:
+        return str(mark.args[0] if mark.args else mark.kwargs.get("reason", "not applicable here"))
+    return None

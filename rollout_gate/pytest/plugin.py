@@ -142,13 +142,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         ]
         if phase is not None:
             item.stash[phase_key] = phase
-        if (phase is not None and phase not in enabled) or any(not getattr(env.suites, s) for s in suites):
-            dropped.append(item)
+        if markers.excluded_by_environment(item, env, enabled) is not None:
+            dropped.append(item)  # the gate lists why (not applicable here); nothing of it runs
             continue
-        if item.get_closest_marker("destructive") and not env.safety.allow_writes:
-            item.add_marker(
-                pytest.mark.skip(reason=f"{env.name} forbids writes (safety.allow_writes: false); test is destructive")
-            )
         keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterable
 
 from rollout_gate.criteria.resolve import default_specs
+from rollout_gate.gate.evaluate import NOT_APPLICABLE
 from rollout_gate.gate.files import RunInfo
 from rollout_gate.gate.verdict import CriterionResult, Decision, Status, Verdict
 from rollout_gate.phases import Phase
@@ -81,8 +82,13 @@ def verdict_lines(decision: Decision, run: RunInfo | None = None, *, exit_code: 
         detail = c.reason or (str(c.observed) if c.observed is not None else "")
         line = f"  {c.status.value.upper():<{STATUS_WIDTH}} {c.action.value:<{ACTION_WIDTH}} {c.id}{extra}: {detail}"
         lines.append(line.rstrip())
-    if quiet:
-        lines.append(f"  not required in this run ({len(quiet)}): {', '.join(c.id for c in quiet)}")
+    na = [c for c in quiet if c.reason.startswith(NOT_APPLICABLE)]
+    rest = [c for c in quiet if c not in na]
+    if na:
+        lines.append(f"  not applicable here ({len(na)}, as the environment file says):")
+        lines += [f"    {c.id}: {c.reason.removeprefix(NOT_APPLICABLE + ': ')}" for c in na]
+    if rest:
+        lines.append(f"  not required in this run ({len(rest)}): {', '.join(c.id for c in rest)}")
     lines += [f"  reason: {r}" for r in decision.reasons if not _about_criterion(r, loud)]
     lines += [f"  warning: {w}" for w in decision.warnings if not _about_criterion(w, loud)]
     lines.append(f"verdict: {decision.verdict.value} ({exit_text(decision, exit_code)})")
@@ -131,6 +137,12 @@ def markdown(decision: Decision, run: RunInfo, *, exit_code: int | None = None) 
         for c in missing:
             out += [f"- **{c.id}**"] + [f"  - `{_inline(m)}`" for m in c.missing]
         out.append("")
+    na = [c for c in quiet if c.reason.startswith(NOT_APPLICABLE)]
+    if na:
+        out += ["## Not applicable here", "", "The environment file says these have nothing to check here:", ""]
+        out += [f"- `{c.id}` {_inline(c.title)}: {_inline(c.reason.removeprefix(NOT_APPLICABLE + ': '))}" for c in na]
+        out.append("")
+    quiet = [c for c in quiet if c not in na]
     if quiet:
         out += [f"<details><summary>Not required in this run ({len(quiet)})</summary>", ""]
         out += [f"- `{c.id}` {_inline(c.title)}: {_inline(c.reason)}" for c in quiet]

@@ -111,16 +111,66 @@ def test_skipped_feeder_among_passing_ones_is_inconclusive(gate_project: GatePro
     assert c["missing"] == [f"{LEAK} (skipped: no second tenant)"]
 
 
-def test_destructive_feeder_refused_where_writes_are_forbidden_is_inconclusive(gate_project: GateProject) -> None:
+def test_destructive_feeder_where_writes_are_forbidden_is_not_applicable_not_missing(gate_project: GateProject) -> None:
+    """The environment file forbids writes: its write probes are not part of the run there (as a phase it does
+    not enable), so the criterion is judged on the feeders that can run, and GO needs them all to pass."""
     gate_project.pytester.makepyfile(
         test_feeders=TESTS.format(body="pass").replace(
             "@pytest.mark.isolation\ndef test_api", "@pytest.mark.isolation\n@pytest.mark.destructive\ndef test_api"
         )
     )
     result = gate_project.run("--env=staging", "-m", "not load")
-    assert result.ret == EXIT_INCONCLUSIVE
-    (missing,) = gate_project.criterion("zero_cross_tenant_access")["missing"]
-    assert missing.startswith(f"{LEAK} (skipped: staging forbids writes")
+    assert result.ret == EXIT_GO
+    c = gate_project.criterion("zero_cross_tenant_access")
+    assert (c["status"], c["missing"]) == ("pass", [])
+    assert LEAK in c["tests"] and "test_feeders.py::test_members_see_only_their_rows" in c["tests"]
+
+
+def test_criterion_fed_only_by_refused_destructive_tests_is_listed_as_not_applicable(gate_project: GateProject) -> None:
+    gate_project.pytester.makepyfile(
+        test_feeders="""
+import pytest
+
+@pytest.mark.integrity
+@pytest.mark.criterion("zero_data_loss")
+def test_rows_unchanged():
+    pass
+
+@pytest.mark.isolation
+@pytest.mark.destructive
+def test_api_refuses_other_tenants_projects():
+    pass
+"""
+    )
+    result = gate_project.run("--env=staging", "-m", "not load")
+    assert result.ret == EXIT_GO
+    c = gate_project.criterion("zero_cross_tenant_access")
+    assert (c["status"], c["required"]) == ("inconclusive", False)
+    assert (
+        c["reason"]
+        == "not applicable here: staging forbids writes (safety.allow_writes: false); the check is destructive"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*not applicable here (1, as the environment file says):*",
+            "*zero_cross_tenant_access: staging forbids writes*",
+        ]
+    )
+    assert "## Not applicable here" in (gate_project.pytester.path / "reports" / "gate.md").read_text()
+
+
+def test_a_failing_feeder_still_blocks_beside_refused_destructive_ones(gate_project: GateProject) -> None:
+    gate_project.pytester.makepyfile(
+        test_feeders=TESTS.format(body="pass")
+        .replace(
+            "def test_members_see_only_their_rows():\n    pass",
+            "def test_members_see_only_their_rows():\n    assert False",
+        )
+        .replace(
+            "@pytest.mark.isolation\ndef test_api", "@pytest.mark.isolation\n@pytest.mark.destructive\ndef test_api"
+        )
+    )
+    assert gate_project.run("--env=staging", "-m", "not load").ret == EXIT_NO_GO
 
 
 def test_marker_selection_is_go_when_every_selected_criterions_feeders_ran(gate_project: GateProject) -> None:

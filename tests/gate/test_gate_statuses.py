@@ -157,12 +157,16 @@ def test_all_tests_skipped_is_inconclusive(gate_project: GateProject) -> None:
     result.stdout.fnmatch_lines(["verdict: INCONCLUSIVE (exit 11)"])
 
 
-def test_destructive_test_refused_in_production_leaves_its_criterion_inconclusive(gate_project: GateProject) -> None:
+def test_destructive_test_refused_in_production_is_not_applicable_there(gate_project: GateProject) -> None:
+    """production.yaml forbids writes: a criterion fed only by destructive tests has nothing to check there,
+    and says so (not required, listed with the reason); it is never a pass."""
     gate_project.pytester.makepyfile(
         rollout_tests(isolation_marks="@pytest.mark.phase('post-deploy')\n@pytest.mark.destructive")
     )
-    assert gate_project.run("--env=production").ret == EXIT_INCONCLUSIVE
-    assert "forbids writes" in gate_project.criterion("zero_cross_tenant_access")["reason"]
+    gate_project.run("--env=production")
+    c = gate_project.criterion("zero_cross_tenant_access")
+    assert (c["status"], c["required"]) == ("inconclusive", False)
+    assert c["reason"].startswith("not applicable here: production forbids writes")
 
 
 def test_nothing_collected_is_inconclusive_not_exit_5(gate_project: GateProject) -> None:
