@@ -1,5 +1,5 @@
 """Against a staging-like target (app + database reached only by URL): the clean app passes every suite
-of this issue, a normal run leaves no test data behind, and a run killed with SIGTERM does, until
+of this issue, a normal run leaves no test data behind, and a run killed outright (SIGKILL) does, until
 `rollout-gate sweep` removes it by prefix and age.
 
 The target is a local one started here, described to the harness as `kind: remote`, so these runs
@@ -84,7 +84,8 @@ def test_a_killed_run_leaves_rows_that_sweep_removes(staging: StagingLike, tmp_p
             assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
             assert time.monotonic() < deadline, "the run never finished provisioning"
             time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
+        # Killed outright (SIGTERM would clean up: tests/test_sigterm.py): nothing runs its teardown.
+        proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=30) != 0
     finally:
         if proc.poll() is None:
