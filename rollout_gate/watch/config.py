@@ -55,6 +55,12 @@ class PrometheusSource(_Strict):
     bearer_token: SecretStr | None = None
     timeout: Seconds = 5.0
 
+    @field_validator("url", "bearer_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `${VAR:-}` with VAR unset: no URL / no token, not an empty one.
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 class ScrapeSource(_Strict):
     """OpenMetrics / Prometheus-text endpoints the harness scrapes itself, every `watch.interval`."""

@@ -265,7 +265,7 @@ def test_every_job_installs_the_package_with_what_it_runs(project: Path) -> None
     jobs = workflow(project)
     assert install_problems(jobs) == []
     phases = {phase for job in jobs.values() for phase in re.findall(r"pytest .*--phase=([a-z-]+)", runs(job))}
-    assert phases == {"pre-deploy", "post-migration", "post-deploy", "load", "post-rollback"}
+    assert phases == {"pre-deploy", "post-migration", "post-deploy", "load", "watch", "post-rollback"}
     steps = jobs["post-deploy"]["steps"]
     chromium = [i for i, s in enumerate(steps) if "playwright install" in s.get("run", "")]
     e2e = [i for i, s in enumerate(steps) if "--phase=post-deploy" in s.get("run", "")]
