@@ -7,6 +7,7 @@ one line, exit 4 and no traceback.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +205,9 @@ def test_pytest_env_exits_4_with_the_one_line(rollout_project: RolloutProject, b
     errors = [line for line in result.stderr.lines if line.strip()]
     assert errors == [f"ERROR: {bad.message.format(file=path)}"]
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
-    assert not (rollout_project.reports / "gate.json").exists()
+    # The run stopped before deciding: its gate file says so (aborted, INCONCLUSIVE), never GO.
+    gate = json.loads((rollout_project.reports / "gate.json").read_text())
+    assert (gate["status"], gate["verdict"]) == ("aborted", "INCONCLUSIVE")
 
 
 # ---- what stays allowed: safe_load semantics otherwise -------------------------------------------
