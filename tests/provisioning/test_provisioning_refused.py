@@ -22,7 +22,7 @@ PRODUCTION_LIKE = {
 }
 
 
-def test_provisioning_suites_are_skipped_where_writes_are_forbidden(tmp_path: Path) -> None:
+def test_provisioning_suites_are_refused_where_writes_are_forbidden(tmp_path: Path) -> None:
     env_file = tmp_path / "production-like.yaml"
     env_file.write_text(yaml.safe_dump(PRODUCTION_LIKE))
     run = rehearse(
@@ -34,5 +34,7 @@ def test_provisioning_suites_are_skipped_where_writes_are_forbidden(tmp_path: Pa
     )
     summary = run.output.strip().splitlines()[-1]
     assert "error" not in summary and "failed" not in summary and "passed" not in summary, run.output[-2000:]
-    assert "production-like forbids writes (safety.allow_writes: false); test is destructive" in run.output
+    # Refused before anything of them runs, and listed as not applicable there (the file forbids writes).
+    why = "not applicable here: production-like forbids writes (safety.allow_writes: false); the check is destructive"
+    assert run.criterion("role_rules")["reason"] == why, run.output[-2000:]
     assert run.verdict != "GO"  # nothing was verified: the gate must not say GO
