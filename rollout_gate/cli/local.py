@@ -58,8 +58,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from rollout_gate.cli.args import phase_arg
 from rollout_gate.config import ConfigError, LoadedEnvironment, load_environment, resolve_path
-from rollout_gate.phases import Phase, parse_phase
+from rollout_gate.phases import Phase
 
 USAGE_ERROR = 4
 FAILED = 1
@@ -84,7 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--phase",
-        type=_phase,
+        type=phase_arg,
         default=Phase.POST_DEPLOY,
         help="bring the target to the state just before this phase (default post-deploy)",
     )
@@ -99,13 +100,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ".rollout, in the current directory); what this command creates there is removed when it stops",
     )
     return parser
-
-
-def _phase(value: str) -> Phase:
-    try:
-        return parse_phase(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

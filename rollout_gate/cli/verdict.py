@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rollout_gate.cli.args import phase_arg
 from rollout_gate.cli.verdict_env import environment, environment_for
 from rollout_gate.config import ConfigError
 from rollout_gate.gate.files import (
@@ -28,7 +29,6 @@ from rollout_gate.gate.files import (
 from rollout_gate.gate.merge import UNFINISHED_REASON, combine, is_running
 from rollout_gate.gate.requirements import requirements
 from rollout_gate.gate.verdict import EXIT_CODES, Verdict
-from rollout_gate.phases import Phase, parse_phase
 from rollout_gate.reporting import text
 
 USAGE_ERROR = 4
@@ -53,17 +53,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--environments-dir", type=Path, default=Path("environments"), help="where an environment NAME is looked up"
     )
-    parser.add_argument("--phase", type=_phase, help="decide over this one phase only")
+    parser.add_argument("--phase", type=phase_arg, help="decide over this one phase only")
     parser.add_argument("--output", "-o", type=Path, help="write the combined gate file here")
     parser.add_argument("--markdown", type=Path, help="write the combined verdict as Markdown here")
     return parser
-
-
-def _phase(value: str) -> Phase:
-    try:
-        return parse_phase(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

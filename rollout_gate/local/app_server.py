@@ -25,6 +25,7 @@ import httpx
 
 import rollout_gate.reference_app.app
 from rollout_gate import db
+from rollout_gate.local import processes
 from rollout_gate.local.mail_sink import MailSink
 from rollout_gate.migrations import sql_files
 from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
@@ -150,13 +151,7 @@ class AppServer:
 
     def stop(self) -> None:
         proc, self.proc, self.url = self.proc, None, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        processes.stop(proc, STOP_TIMEOUT_S)
         self.sink.stop()
 
     def cleanup(self) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from rollout_gate.local import processes
 from rollout_gate.net import free_loopback_port
 from rollout_gate.target import TargetError
 
@@ -127,13 +128,7 @@ class LocalPrometheus:
 
     def stop(self) -> None:
         proc, self.proc, self.url = self.proc, None, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        processes.stop(proc, STOP_TIMEOUT_S)
 
     def cleanup(self) -> None:
         self.stop()
