@@ -28,6 +28,13 @@ class Policy:
     check: str | None
     # Neither expression references a column of the row: the policy lets a caller see all rows or none.
     row_independent: bool = False
+    # Signatures of the functions its expressions call (the catalog's dependencies, not a text search).
+    functions: tuple[str, ...] = ()
+
+    @property
+    def for_every_role(self) -> bool:
+        """Granted to PUBLIC (no TO clause, or TO public): it applies to every role, the anonymous one too."""
+        return "public" in self.roles
 
     def applies_to(self, command: str, role: str) -> bool:
         return self.command in (command, "ALL") and ("public" in self.roles or role in self.roles)
@@ -101,6 +108,25 @@ class Function:
     executable_by: frozenset[str]
     # Tables its body mentions by name (plain text search: function bodies are not parsed).
     mentions: frozenset[QualifiedName]
+    # Its SET clauses (pg_proc.proconfig), e.g. ("search_path=public, pg_temp",).
+    config: tuple[str, ...] = ()
+    # PUBLIC (every role) may execute it: the default for a new function unless revoked.
+    public_execute: bool = False
+    # Part of an extension (not the team's own code).
+    from_extension: bool = False
+    # User-editable JWT metadata its body names (`user_metadata`, `raw_user_meta_data`); comments ignored.
+    user_metadata: frozenset[str] = frozenset()
+    # Signatures of catalog functions its body calls by name (plain text search, like `mentions`).
+    calls: frozenset[str] = frozenset()
+
+    @property
+    def search_path(self) -> str | None:
+        """The search_path the function fixes for itself, or None when it runs with the caller's."""
+        for setting in self.config:
+            name, _, value = setting.partition("=")
+            if name.strip().lower() == "search_path":
+                return value
+        return None
 
 
 @dataclass
@@ -109,10 +135,13 @@ class Catalog:
     foreign_keys: list[ForeignKey]
     policies: list[Policy]
     views: list[View]
+    # SECURITY DEFINER functions of the schemas.
     functions: list[Function]
     # Role names that exist on the server.
     roles: frozenset[str]
     server_version: int = 0
+    # Every function of the schemas (definer or not) and every function a policy calls, by signature.
+    routines: dict[str, Function] = field(default_factory=dict)
 
     def table(self, name: QualifiedName) -> Table | None:
         return self.tables.get(name)

@@ -64,7 +64,11 @@ select p.polrelid, p.polname, p.polcmd, p.polpermissive,
        case when p.polroles = '{0}' then array['public']
             else array(select rolname from pg_roles where oid = any(p.polroles) order by 1) end,
        pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
-       coalesce(p.polqual::text, '') || coalesce(p.polwithcheck::text, '') like '%%{VAR %%'
+       coalesce(p.polqual::text, '') || coalesce(p.polwithcheck::text, '') like '%%{VAR %%',
+       array(select distinct format('%%s.%%s(%%s)', fn.nspname, f.proname, pg_get_function_identity_arguments(f.oid))
+             from pg_depend d join pg_proc f on f.oid = d.refobjid join pg_namespace fn on fn.oid = f.pronamespace
+             where d.classid = 'pg_policy'::regclass and d.objid = p.oid and d.refclassid = 'pg_proc'::regclass
+             order by 1)
 from pg_policy p
 where p.polrelid = any(%(oids)s)
 order by p.polrelid, p.polname
@@ -82,13 +86,27 @@ from pg_class v join pg_namespace n on n.oid = v.relnamespace
 where v.relkind in ('v', 'm') and n.nspname = any(%(schemas)s)
 """
 
+# Functions of the schemas and those a policy calls (wherever they live), with who may execute them.
 _FUNCTIONS = """
 select p.oid, n.nspname, p.proname,
        format('%%s.%%s(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-       p.prosecdef, pg_get_functiondef(p.oid)
+       p.prosecdef, coalesce(p.proconfig, '{}'),
+       case when p.prokind in ('f', 'p') then pg_get_functiondef(p.oid) else '' end,
+       array(select r from unnest(%(roles)s::text[]) r where has_function_privilege(r, p.oid, 'EXECUTE')),
+       has_function_privilege('public', p.oid, 'EXECUTE'),
+       exists (select 1 from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid
+                                           and e.deptype = 'e')
 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-where n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p') and p.prosecdef
+where (n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p'))
+   or p.oid in (select d.refobjid from pg_depend d join pg_policy pol on pol.oid = d.objid
+                where d.classid = 'pg_policy'::regclass and d.refclassid = 'pg_proc'::regclass
+                  and pol.polrelid = any(%(oids)s))
 """
+
+# User-editable metadata of a Supabase user (auth.updateUser({data}) writes it): never a security input.
+USER_METADATA = re.compile(r"\b(user_metadata|raw_user_meta_data)\b", re.IGNORECASE)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_CALL = re.compile(r'((?:"?\w+"?\s*\.\s*)?"?\w+"?)\s*\(')
 
 
 def read_catalog(
@@ -127,19 +145,23 @@ def read_catalog(
         ForeignKey(name, QualifiedName(cs, cn), tuple(ccols), QualifiedName(ps, pn), tuple(pcols), validated)
         for name, cs, cn, ccols, ps, pn, pcols, validated in conn.execute(_FOREIGN_KEYS, params).fetchall()
     ]
-    policies = [
-        Policy(by_oid[oid].name, name, _COMMANDS[cmd], tuple(proles), permissive, using, check, not has_var)
-        for oid, name, cmd, permissive, proles, using, check, has_var in conn.execute(_POLICIES, params).fetchall()
-    ]
+    policies = []
+    for oid, name, cmd, permissive, proles, using, check, has_var, calls in conn.execute(_POLICIES, params).fetchall():
+        command = _COMMANDS[cmd]
+        policies.append(
+            Policy(by_oid[oid].name, name, command, tuple(proles), permissive, using, check, not has_var, tuple(calls))
+        )
     version = int(conn.execute("select current_setting('server_version_num')").fetchone()[0])  # type: ignore[index]
+    routines = _read_functions(conn, params | {"roles": roles}, tables)
     return Catalog(
         tables=tables,
         foreign_keys=foreign_keys,
         policies=policies,
         views=_read_views(conn, params, roles),
-        functions=_read_functions(conn, params, roles, tables),
+        functions=[f for f in routines.values() if f.security_definer and f.name.schema in schemas],
         roles=existing_roles,
         server_version=version,
+        routines=routines,
     )
 
 
@@ -204,19 +226,27 @@ def _read_views(conn: psycopg.Connection[Any], params: dict[str, Any], roles: li
 
 
 def _read_functions(
-    conn: psycopg.Connection[Any], params: dict[str, Any], roles: list[str], tables: dict[QualifiedName, Table]
-) -> list[Function]:
-    functions = []
-    for oid, schema, name, signature, definer, body in conn.execute(_FUNCTIONS, params).fetchall():
-        executable = frozenset(
-            role
-            for role in roles
-            if conn.execute("select has_function_privilege(%s, %s::oid, 'EXECUTE')", (role, oid)).fetchone()[0]  # type: ignore[index]
-        )
-        functions.append(
-            Function(QualifiedName(schema, name), signature, definer, executable, _mentioned(body or "", tables))
-        )
-    return functions
+    conn: psycopg.Connection[Any], params: dict[str, Any], tables: dict[QualifiedName, Table]
+) -> dict[str, Function]:
+    rows = conn.execute(_FUNCTIONS, params).fetchall()
+    by_name: dict[str, list[str]] = {}
+    for _, schema, name, signature, *_ in rows:
+        by_name.setdefault(f"{schema}.{name}".lower(), []).append(signature)
+    routines = {}
+    for _, schema, name, signature, definer, config, body, executable, public, extension in rows:
+        code = _COMMENTS.sub(" ", body or "")
+        calls: set[str] = set()
+        for called in _CALL.findall(code):
+            parts = [p.strip().strip('"').lower() for p in called.split(".")]
+            qualified = ".".join(parts) if len(parts) == 2 else f"{schema}.{parts[0]}".lower()
+            calls.update(by_name.get(qualified, ()))
+        calls.discard(signature)
+        routines[signature] = Function(
+            QualifiedName(schema, name), signature, definer, frozenset(executable), _mentioned(body or "", tables),
+            config=tuple(config), public_execute=bool(public), from_extension=bool(extension),
+            user_metadata=frozenset(m.lower() for m in USER_METADATA.findall(code)), calls=frozenset(calls),
+        )  # fmt: skip
+    return routines
 
 
 def _mentioned(body: str, tables: dict[QualifiedName, Table]) -> frozenset[QualifiedName]:

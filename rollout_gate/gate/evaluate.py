@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rollout_gate.criteria.models import Action, FlakyPolicy
 from rollout_gate.criteria.resolve import CriteriaSet, Criterion, implicit_criterion
+from rollout_gate.gate import findings
 from rollout_gate.gate.collection import BY_USER, CollectedTest, Ledger
 from rollout_gate.gate.measurements import Measurement
 from rollout_gate.gate.outcomes import TestResult
@@ -131,6 +132,7 @@ def _evaluate_one(feed: _Feed, scope: RunScope, measurements: Sequence[Measureme
         _measured(result, c, values, reported)
     else:
         _tested(result, c, feed.tests, reported)
+    _found(result, sorted(reported, key=lambda r: r.nodeid))
     refused = [t for t in feed.tests if t.result is None and _env_says(t)]
     if result.status == Status.PASS and refused:
         # Judged on what may run here; what the environment keeps out is said, not hidden.
@@ -178,6 +180,13 @@ def _tested(result: CriterionResult, c: Criterion, tests: Sequence[_Test], repor
 
 
 NOT_APPLICABLE = "not applicable here"
+
+
+def _found(result: CriterionResult, reported: Sequence[TestResult]) -> None:
+    """What the feeders found and where; it never changes the status (set before, from outcomes alone)."""
+    found = findings.unique(f for r in reported for f in r.findings)
+    result.findings = found[: findings.MAX_PER_CRITERION]
+    result.findings_omitted = len(found) - len(result.findings)
 
 
 def _env_says(test: _Test) -> str:

@@ -30,9 +30,10 @@ from rollout_gate.errors import RolloutGateError
 from rollout_gate.gate.measurements import Measurement
 from rollout_gate.gate.verdict import CriterionResult, Decision, Verdict
 
-# 2: `status` (running | aborted | finished) and each criterion's `missing` feeders. Version 1 files still read.
-GATE_SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 2: `status` (running | aborted | finished) and each criterion's `missing` feeders; 3: each criterion's
+# `findings` (what and where). Version 1 and 2 files still read.
+GATE_SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 GATE_JSON = "gate.json"
 GATE_MD = "gate.md"
 RUNS_DIR = "runs"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from rollout_gate.gate import findings
 from rollout_gate.gate.evaluate import evaluate
 from rollout_gate.gate.files import KIND_MEASUREMENTS, KIND_PYTEST, GateFile, GateFileError, RunInfo
 from rollout_gate.gate.measurements import Measurement
@@ -198,11 +199,15 @@ def _judge(
 def _worst(parts: Sequence[CriterionResult]) -> CriterionResult:
     """The worst status wins (the first of equals), with the stricter action; tests and phases are joined."""
     worst = max(parts, key=lambda c: c.status.severity)
+    found = findings.unique(f for c in parts for f in c.findings)
+    kept = found[: findings.MAX_PER_CRITERION]
     return replace(
         worst,
         action=max((c.action for c in parts), key=lambda a: a.severity),
         required=any(c.required for c in parts),
         tests=sorted({t for c in parts for t in c.tests}),
+        findings=kept,
+        findings_omitted=max((c.findings_omitted for c in parts), default=0) + len(found) - len(kept),
         phases=[p.value for p in _ordered(Phase(p) for c in parts for p in c.phases)],
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rollout_gate.gate import findings
 from rollout_gate.gate.measurements import MEASUREMENT_PROPERTY, Measurement
 
 # Properties the plugin attaches to every report (item.user_properties travel with xdist).
@@ -33,6 +34,8 @@ class TestResult:
     duration: float = 0.0
     message: str = ""
     reruns: int = 0
+    # What its check found and where (rollout_gate.gate.findings): detail for the gate files, never an outcome.
+    findings: list[findings.Finding] = field(default_factory=list)
 
     @property
     def ran(self) -> bool:
@@ -72,6 +75,7 @@ class Outcomes:
                 suites=list(props.get(SUITES_PROPERTY, [])),
             )
         result.duration += report.duration
+        result.findings = findings.unique([*result.findings, *findings.from_properties(report.user_properties)])
         if report.outcome == "rerun":  # pytest-rerunfailures: a later attempt may pass; that is flaky
             result.reruns += 1
             return

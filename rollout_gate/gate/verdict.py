@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from rollout_gate.criteria.models import Action
+from rollout_gate.gate.findings import Finding
 
 
 class Verdict(StrEnum):
@@ -72,6 +73,10 @@ class CriterionResult:
     implicit: bool = False
     # Feeders in this run's phases that did not run to a result: "nodeid (not selected)", "nodeid (skipped: why)".
     missing: list[str] = field(default_factory=list)
+    # What its feeders found and where (tables, policies, functions, roles, row keys): detail, never a status.
+    findings: list[Finding] = field(default_factory=list)
+    # Findings beyond the ones kept (rollout_gate.gate.findings.MAX_PER_CRITERION).
+    findings_omitted: int = 0
 
     @property
     def outcome(self) -> str:
@@ -106,6 +111,8 @@ class CriterionResult:
             "reason": self.reason,
             "implicit": self.implicit,
             "missing": self.missing,
+            "findings": [f.to_json() for f in self.findings],
+            "findings_omitted": self.findings_omitted,
         }
 
     @classmethod
@@ -127,6 +134,8 @@ class CriterionResult:
             tests=list(data.get("tests", [])),
             implicit=bool(data.get("implicit", False)),
             missing=list(data.get("missing", [])),
+            findings=[Finding.from_json(f) for f in data.get("findings", [])],
+            findings_omitted=int(data.get("findings_omitted", 0)),
         )
 
 

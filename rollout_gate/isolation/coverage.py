@@ -5,8 +5,6 @@ Fail (criterion `rls_coverage`):
   without RLS enabled (tables listed in `tenancy.global_tables` are exempt);
 - `rls_not_forced`: RLS enabled but not forced on a table owned by the role the application logs
   in as (`tenancy.app_role`), unless that owner bypasses RLS anyway;
-- `view_bypasses_rls`: a view granted to an API role that reads a tenant table without
-  `security_invoker` (it runs with its owner's rights), or a materialized view of one (no RLS at all);
 - `always_true_policy`: a permissive policy whose USING or WITH CHECK is literally `true`, on a
   tenant table, for an API role (or PUBLIC);
 - `anon_definer_function`: a SECURITY DEFINER function the anonymous role may execute that names a
@@ -15,10 +13,15 @@ Fail (criterion `rls_coverage`):
 Warn (reported for review, never block):
 - `row_independent_policy`: a permissive policy on a tenant table that looks at no column of the
   row (e.g. `auth.role() = 'authenticated'`): a caller gets all rows or none;
-- `anon_policy`: a policy on a tenant table that applies to the anonymous role, which holds a grant;
+- `anon_policy`: a policy on a tenant table written for the anonymous role (`TO anon`), which holds a grant
+  (a policy for PUBLIC is `public_policy`, in rollout_gate/isolation/lints.py);
 - `definer_function`: a SECURITY DEFINER function executable by `authenticated` that names a
   tenant table (not allow-listed): it bypasses RLS and must filter by tenant itself;
 - `unindexed_tenant_key`: a tenant key column that leads no index (every policy filters on it).
+
+The splinter-style lints (user metadata in policies, definer functions without a search_path, views
+without security_invoker, RLS without a policy, policies for PUBLIC) are in rollout_gate/isolation/lints.py;
+`static_findings` there returns both.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from psycopg import sql
 from rollout_gate.catalog.model import Policy
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.catalog.tenancy import TenancyModel
+from rollout_gate.gate import findings as gate
 
 FAIL, WARN = "fail", "warn"
 
@@ -42,15 +46,20 @@ class Finding:
     rule: str
     subject: str
     detail: str
+    # What it is about, for the gate files: (kind, name) pairs, kinds as in rollout_gate.gate.findings.
+    objects: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.detail} [{self.rule}]"
+
+    def for_gate(self) -> list[gate.Finding]:
+        """One gate finding per object it names, all with its rule and detail (gate.md shows them as one line)."""
+        return [gate.Finding(kind, name, self.rule, self.detail) for kind, name in self.objects]
 
 
 def coverage_findings(model: TenancyModel, conn: psycopg.Connection[Any] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     findings += _rls_tables(model, conn)
-    findings += _views(model)
     findings += _policies(model)
     findings += _functions(model)
     findings += _indexes(model)
@@ -76,14 +85,16 @@ def _rls_tables(model: TenancyModel, conn: psycopg.Connection[Any] | None) -> li
     for name, why in sorted(tables_in_scope(model).items()):
         table = model.catalog.tables[name]
         if not table.rls_enabled:
-            out.append(Finding(FAIL, "rls_disabled", str(name), f"row level security is not enabled; the table {why}"))
+            detail = f"row level security is not enabled; the table {why}"
+            out.append(Finding(FAIL, "rls_disabled", str(name), detail, ((gate.TABLE, str(name)),)))
             continue
         if app_role and not table.rls_forced and not table.owner_bypasses_rls and _owns(conn, app_role, table.owner):
             detail = (
                 f"RLS is enabled but not forced, and the application role {app_role} owns the table "
                 f"(owner {table.owner}): the policies do not apply to it"
             )
-            out.append(Finding(FAIL, "rls_not_forced", str(name), detail))
+            objects = ((gate.TABLE, str(name)), (gate.ROLE, app_role))
+            out.append(Finding(FAIL, "rls_not_forced", str(name), detail, objects))
     return out
 
 
@@ -99,26 +110,6 @@ def _owns(conn: psycopg.Connection[Any] | None, role: str, owner: str) -> bool:
     return bool(row and row[0])
 
 
-def _views(model: TenancyModel) -> list[Finding]:
-    tenant = {t.name for t in model.tenant_tables}
-    out = []
-    for view in model.catalog.views:
-        roles = [r for r in model.api_roles if view.privileges.get(r)]
-        reads = sorted(str(t) for t in view.reads & tenant)
-        if not roles or not reads:
-            continue
-        if view.materialized:
-            detail = f"materialized view of {', '.join(reads)} granted to {', '.join(roles)}: it has no RLS"
-            out.append(Finding(FAIL, "view_bypasses_rls", str(view.name), detail))
-        elif not view.security_invoker:
-            detail = (
-                f"view of {', '.join(reads)} granted to {', '.join(roles)} runs with its owner's rights "
-                "(set security_invoker = true)"
-            )
-            out.append(Finding(FAIL, "view_bypasses_rls", str(view.name), detail))
-    return out
-
-
 def _api_policy(model: TenancyModel, policy: Policy) -> bool:
     return "public" in policy.roles or any(r in policy.roles for r in model.api_roles)
 
@@ -131,20 +122,22 @@ def _policies(model: TenancyModel) -> list[Finding]:
         if policy.table not in tenant or not _api_policy(model, policy):
             continue
         subject = f"{policy.table} policy {policy.name}"
+        objects = ((gate.TABLE, str(policy.table)), (gate.POLICY, policy.name))
         if policy.permissive and "true" in (policy.using, policy.check):
             clause = "USING" if policy.using == "true" else "WITH CHECK"
             detail = (
                 f"{clause} (true) for {', '.join(policy.roles)} on {policy.command}: "
                 "every row of every tenant passes, the tenant is not checked"
             )
-            out.append(Finding(FAIL, "always_true_policy", subject, detail))
+            roles = tuple((gate.ROLE, r) for r in policy.roles)
+            out.append(Finding(FAIL, "always_true_policy", subject, detail, objects + roles))
         elif policy.permissive and policy.row_independent:
             detail = f"{policy.describe()} looks at no column of the row: a caller gets all rows or none"
-            out.append(Finding(WARN, "row_independent_policy", subject, detail))
+            out.append(Finding(WARN, "row_independent_policy", subject, detail, objects))
         table = model.catalog.tables.get(policy.table)
-        if anon and table and table.granted_to(anon) and ("public" in policy.roles or anon in policy.roles):
+        if anon and table and table.granted_to(anon) and anon in policy.roles:
             detail = f"applies to the anonymous role {anon}, which holds {', '.join(sorted(table.privileges[anon]))}"
-            out.append(Finding(WARN, "anon_policy", subject, detail))
+            out.append(Finding(WARN, "anon_policy", subject, detail, (*objects, (gate.ROLE, anon))))
     return out
 
 
@@ -157,15 +150,18 @@ def _functions(model: TenancyModel) -> list[Finding]:
         if not fn.security_definer or not reads or fn.name in allowed:
             continue
         anon = model.anon_role
+        tables = tuple((gate.TABLE, t) for t in reads)
         if anon and anon in fn.executable_by:
             detail = f"SECURITY DEFINER, executable by {anon}, names {', '.join(reads)}: reads them past RLS"
-            out.append(Finding(FAIL, "anon_definer_function", fn.signature, detail))
+            objects = ((gate.FUNCTION, fn.signature), (gate.ROLE, anon), *tables)
+            out.append(Finding(FAIL, "anon_definer_function", fn.signature, detail, objects))
         elif model.member_role in fn.executable_by:
             detail = (
                 f"SECURITY DEFINER, executable by {model.member_role}, names {', '.join(reads)}: bypasses RLS, "
                 "so it must check the caller's tenant itself (review, then list it in tenancy.probes.definer_allow)"
             )
-            out.append(Finding(WARN, "definer_function", fn.signature, detail))
+            objects = ((gate.FUNCTION, fn.signature), (gate.ROLE, model.member_role), *tables)
+            out.append(Finding(WARN, "definer_function", fn.signature, detail, objects))
     return out
 
 
@@ -175,7 +171,7 @@ def _indexes(model: TenancyModel) -> list[Finding]:
         meta = model.catalog.tables[table.name]
         if table.key not in meta.index_leading_columns:
             detail = f"no index starts with the tenant key {table.key}: every tenant-filtered query scans the table"
-            out.append(Finding(WARN, "unindexed_tenant_key", str(table.name), detail))
+            out.append(Finding(WARN, "unindexed_tenant_key", str(table.name), detail, ((gate.TABLE, str(table.name)),)))
     return out
 
 

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterable
 
 from rollout_gate.criteria.resolve import default_specs
+from rollout_gate.gate import findings
 from rollout_gate.gate.evaluate import NOT_APPLICABLE
 from rollout_gate.gate.files import RunInfo
 from rollout_gate.gate.verdict import CriterionResult, Decision, Status, Verdict
@@ -131,6 +132,7 @@ def markdown(decision: Decision, run: RunInfo, *, exit_code: int | None = None) 
             f"{_cell(c.threshold)} | {samples} | {_cell(c.reason)} |"
         )
     out.append("")
+    out += _findings(loud)
     missing = [c for c in loud if c.missing and c.status == Status.INCONCLUSIVE]
     if missing:
         out += ["## Missing evidence", "", "Tests feeding these criteria in this run's phases that did not run:", ""]
@@ -148,6 +150,34 @@ def markdown(decision: Decision, run: RunInfo, *, exit_code: int | None = None) 
         out += [f"- `{c.id}` {_inline(c.title)}: {_inline(c.reason)}" for c in quiet]
         out += ["", "</details>", ""]
     return "\n".join(out)
+
+
+# Lines per criterion in gate.md; gate.json keeps up to findings.MAX_PER_CRITERION.
+FINDINGS_SHOWN = 20
+
+
+def _findings(criteria: Iterable[CriterionResult]) -> list[str]:
+    """Per failing or review criterion: what its checks found, and where (one line per rule and detail)."""
+    found = [c for c in criteria if c.findings and c.status != Status.PASS]
+    if not found:
+        return []
+    out = ["## Findings", "", "What the checks found, and where (rows by their keys only, never their data):", ""]
+    for c in found:
+        out.append(f"- **{c.id}** ({c.status.value})")
+        groups = findings.grouped(c.findings)
+        for rule, detail, items in groups[:FINDINGS_SHOWN]:
+            where = ", ".join(f"{f.kind.replace('_', ' ')} `{_code(f.name)}`" for f in items)
+            rule_text = f"`{_code(rule)}` " if rule else ""
+            out.append(f"  - {rule_text}{where}" + (f": {_inline(detail)}" if detail else ""))
+        if len(groups) > FINDINGS_SHOWN:
+            out.append(f"  - … and {len(groups) - FINDINGS_SHOWN} more (gate.json lists them)")
+        if c.findings_omitted:
+            out.append(f"  - … and {c.findings_omitted} more than gate.json keeps (the test's output has them all)")
+    return [*out, ""]
+
+
+def _code(text: str) -> str:
+    return _inline(text).replace("`", "'")
 
 
 def _cell(value: object) -> str:

@@ -7,14 +7,17 @@ import pytest
 from rollout_gate.fixtures.database import review
 
 from rollout_gate.catalog import TenancyModel
+from rollout_gate.gate import findings
 from rollout_gate.isolation.coverage import populated_tables
 from rollout_gate.isolation.results import ANON_OPS, BLIND_OPS, READ_OPS, SPOOF_OPS, WRITE_OPS, ProbeRun
 
 pytestmark = pytest.mark.isolation
 
 
-def _judge(run: ProbeRun, ops: tuple[str, ...]) -> None:
+def _judge(request: pytest.FixtureRequest, run: ProbeRun, ops: tuple[str, ...]) -> None:
     verdict = run.verdict(ops)
+    # Where: the tables, policies, actors and row keys of the leaks (or of the probes that showed nothing).
+    findings.record(request, findings.probe_findings(verdict.leaks or ([] if verdict.passed else verdict.inconclusive)))
     assert not verdict.leaks, verdict.leak_report()
     if not verdict.passed:
         pytest.skip(verdict.why_inconclusive())
@@ -22,33 +25,41 @@ def _judge(run: ProbeRun, ops: tuple[str, ...]) -> None:
 
 
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_members_see_no_row_of_another_tenant(rollout_probe_run: ProbeRun) -> None:
-    _judge(rollout_probe_run, READ_OPS)
+def test_members_see_no_row_of_another_tenant(request: pytest.FixtureRequest, rollout_probe_run: ProbeRun) -> None:
+    _judge(request, rollout_probe_run, READ_OPS)
 
 
 @pytest.mark.destructive
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_members_cannot_change_insert_or_move_rows_across_tenants(rollout_probe_run: ProbeRun) -> None:
-    _judge(rollout_probe_run, WRITE_OPS)
+def test_members_cannot_change_insert_or_move_rows_across_tenants(
+    request: pytest.FixtureRequest, rollout_probe_run: ProbeRun
+) -> None:
+    _judge(request, rollout_probe_run, WRITE_OPS)
 
 
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_update_and_delete_policies_keep_unfiltered_statements_in_the_tenant(rollout_probe_run: ProbeRun) -> None:
+def test_update_and_delete_policies_keep_unfiltered_statements_in_the_tenant(
+    request: pytest.FixtureRequest, rollout_probe_run: ProbeRun
+) -> None:
     # Replays the policies on copies of the rows: nothing is written, so this runs where writes are forbidden.
-    _judge(rollout_probe_run, BLIND_OPS)
+    _judge(request, rollout_probe_run, BLIND_OPS)
 
 
 @pytest.mark.destructive
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_members_cannot_attribute_rows_to_another_user(rollout_probe_run: ProbeRun) -> None:
-    _judge(rollout_probe_run, SPOOF_OPS)
+def test_members_cannot_attribute_rows_to_another_user(
+    request: pytest.FixtureRequest, rollout_probe_run: ProbeRun
+) -> None:
+    _judge(request, rollout_probe_run, SPOOF_OPS)
 
 
 @pytest.mark.criterion("zero_cross_tenant_access")
-def test_anonymous_role_reaches_no_tenant_row(rollout_probe_run: ProbeRun, rollout_tenancy: TenancyModel) -> None:
+def test_anonymous_role_reaches_no_tenant_row(
+    request: pytest.FixtureRequest, rollout_probe_run: ProbeRun, rollout_tenancy: TenancyModel
+) -> None:
     if rollout_tenancy.anon_role is None:
         pytest.skip("inconclusive: the environment names no anonymous role (tenancy.impersonation.anon_role)")
-    _judge(rollout_probe_run, ANON_OPS)
+    _judge(request, rollout_probe_run, ANON_OPS)
 
 
 @pytest.mark.criterion("isolation_probe_coverage")

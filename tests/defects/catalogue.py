@@ -231,6 +231,19 @@ ISOLATION = [
         ),
     ),
     Defect(
+        "user_metadata_policy",
+        (
+            Catch(
+                "rls_user_metadata",
+                "test_no_policy_trusts_metadata_users_edit_themselves",
+                ("public.clients policy clients_claimed_org", "reads user_metadata through public.claimed_org()"),
+                "isolation",
+            ),
+        ),
+        # Statically the policy looks at the row, and the probes' members wrote no metadata: only the lint sees it.
+        passes=(RLS_POLICIES, READS),
+    ),
+    Defect(
         "anon_definer_function",
         (Catch("rls_coverage", RLS_POLICIES, ("public.project_count(org uuid)", "executable by anon"), "isolation"),),
     ),

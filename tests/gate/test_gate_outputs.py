@@ -28,7 +28,7 @@ def test_gate_json_follows_its_schema(gate_project: GateProject) -> None:
     gate = gate_project.gate()
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.validate(gate, schema())
-    assert (gate["schema_version"], gate["kind"], gate["environment"]) == (2, "pytest", "staging")
+    assert (gate["schema_version"], gate["kind"], gate["environment"]) == (3, "pytest", "staging")
     assert gate["status"] == "finished"
     assert gate["run_id"] and gate["started_at"].endswith("Z") and gate["finished_at"].endswith("Z")
     for c in gate["criteria"]:
@@ -39,7 +39,7 @@ def test_gate_json_follows_its_schema(gate_project: GateProject) -> None:
 def test_schema_rejects_what_is_not_a_gate_file() -> None:
     validator = jsonschema.Draft202012Validator(schema())
     assert list(validator.iter_errors({"schema_version": 1, "kind": "pytest"}))  # no verdict, no criteria
-    assert list(validator.iter_errors({"schema_version": 3, "kind": "measurements", "measurements": []}))
+    assert list(validator.iter_errors({"schema_version": 4, "kind": "measurements", "measurements": []}))
     bad_status = {"id": "x", "title": "x", "status": "ok", "action": "no_go", "required": True, "outcome": "pass"}
     bad_status |= {"observed": None, "threshold": "", "samples": None, "tests": [], "reason": ""}
     gate = {"schema_version": 1, "kind": "combined", "verdict": "GO", "exit_code": 0, "criteria": [bad_status]}

@@ -15,10 +15,14 @@ OURS = (
     "personal_workspace_idempotent",
     "rls_coverage",
     "zero_cross_tenant_access",
+    "rls_user_metadata",
     # Warn level: pass with nothing to review on the reference app.
     "rls_row_independent_policies",
     "rls_anon_policies",
     "rls_definer_functions",
+    "rls_definer_search_path",
+    "rls_tables_without_policies",
+    "rls_public_policies",
     "tenant_key_indexed",
     "isolation_probe_coverage",
 )

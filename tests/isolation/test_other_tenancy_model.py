@@ -32,7 +32,7 @@ from tests.rehearsal import ROOT
 
 MODEL = Path(__file__).resolve().parent / "accounts_model"
 SUITES = ("suites/data_integrity", "suites/tenant_isolation/test_rls_coverage.py",
-          "suites/tenant_isolation/test_cross_tenant_probes.py")  # fmt: skip
+          "suites/tenant_isolation/test_lints.py", "suites/tenant_isolation/test_cross_tenant_probes.py")  # fmt: skip
 
 
 @dataclass
@@ -118,7 +118,7 @@ def test_clean_migration_of_another_tenancy_model_is_go(accounts: Accounts, tmp_
     found = statuses(gate)
     for criterion in ("zero_data_loss", "every_user_has_workspace", "every_organization_has_owner", "no_orphans",
                       "migration_counts_reconcile", "personal_workspace_idempotent", "rls_coverage",
-                      "zero_cross_tenant_access"):  # fmt: skip
+                      "zero_cross_tenant_access", "rls_user_metadata"):  # fmt: skip
         assert found.get(criterion) == "pass", (criterion, output)
     assert "(review, warn level)" not in output, output
 
