@@ -7,23 +7,27 @@ import pytest
 from rollout_gate.fixtures.database import review
 
 from rollout_gate.catalog import TenancyModel
+from rollout_gate.config import Environment
 from rollout_gate.isolation.coverage import FAIL, Finding, coverage_findings, tables_in_scope
 
 pytestmark = pytest.mark.isolation
 
 
-def _findings(rollout_tenancy: TenancyModel, conn: psycopg.Connection, *rules: str) -> list[Finding]:
-    return [f for f in coverage_findings(rollout_tenancy, conn) if f.rule in rules]
+def _findings(
+    rollout_tenancy: TenancyModel, conn: psycopg.Connection, *rules: str, app_role: str | None = None
+) -> list[Finding]:
+    return [f for f in coverage_findings(rollout_tenancy, conn, app_role=app_role) if f.rule in rules]
 
 
 @pytest.mark.criterion("rls_coverage")
 def test_every_tenant_or_granted_table_has_row_level_security(
-    rollout_tenancy: TenancyModel, rollout_admin_db: psycopg.Connection
+    rollout_tenancy: TenancyModel, rollout_admin_db: psycopg.Connection, rollout_env: Environment
 ) -> None:
     scope = tables_in_scope(rollout_tenancy)
     print("in scope:\n" + "\n".join(f"{name}: {why}" for name, why in sorted(scope.items())))
     print(f"exempt (tenancy.global_tables): {', '.join(sorted(map(str, rollout_tenancy.global_tables))) or 'none'}")
-    found = _findings(rollout_tenancy, rollout_admin_db, "rls_disabled", "rls_not_forced", "view_bypasses_rls")
+    rules = ("rls_disabled", "rls_not_forced", "view_bypasses_rls")
+    found = _findings(rollout_tenancy, rollout_admin_db, *rules, app_role=rollout_env.target.app_role)
     assert not found, "tables reachable without row level security:\n" + "\n".join(map(str, found))
 
 
