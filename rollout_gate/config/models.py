@@ -6,6 +6,7 @@ that names the key instead of a silently ignored setting.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -105,6 +106,10 @@ class ImpersonationConfig(Strict):
         if taken:
             raise ValueError(f"{', '.join(taken)} cannot be set here: the harness sets it for each member")
         return value
+
+    def __hash__(self) -> int:
+        # Frozen models hash their fields; extra_claims is a mapping, so hash its canonical JSON instead.
+        return hash(json.dumps(self.model_dump(), sort_keys=True, default=str))
 
 
 class MembershipConfig(Strict):
