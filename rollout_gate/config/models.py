@@ -6,7 +6,8 @@ that names the key instead of a silently ignored setting.
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -74,6 +75,9 @@ class TargetConfig(Strict):
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
     timeouts: DatabaseTimeouts = DatabaseTimeouts()
     auth: AuthConfig = AuthConfig()
+    # The role the application connects as (e.g. Supabase's `authenticator`): criterion `app_role_rls`
+    # fails if it is superuser or BYPASSRLS, or owns a tenant table whose RLS is not forced.
+    app_role: str | None = None
 
 
 class ImpersonationConfig(Strict):
@@ -87,6 +91,25 @@ class ImpersonationConfig(Strict):
     claims_setting: str = "request.jwt.claims"
     setting: str | None = None
     setting_value: Literal["user", "tenant"] = "user"
+    # Merged into the JWT claims (supabase mode), e.g. {app_metadata: {org_id: "{tenant_id}"}}; the strings
+    # "{user_id}", "{tenant_id}" and "{email}" stand for the impersonated member's. `sub` and `role` are the harness's.
+    extra_claims: dict[str, Any] = Field(default_factory=dict)
+    # PostgREST's db-pre-request: "schema.function", called with no argument after the claims are set.
+    pre_request: str | None = None
+    # Also set each top-level claim as `request.jwt.claim.<name>`, as PostgREST before v10 did (supabase mode).
+    claim_settings: bool = True
+
+    @field_validator("extra_claims")
+    @classmethod
+    def _no_identity_claims(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted({"sub", "role"} & set(value))
+        if taken:
+            raise ValueError(f"{', '.join(taken)} cannot be set here: the harness sets it for each member")
+        return value
+
+    def __hash__(self) -> int:
+        # Frozen models hash their fields; extra_claims is a mapping, so hash its canonical JSON instead.
+        return hash(json.dumps(self.model_dump(), sort_keys=True, default=str))
 
 
 class MembershipConfig(Strict):
@@ -150,8 +173,6 @@ class TenancyConfig(Strict):
     # Schemas the integrity and isolation checks look at.
     schemas: tuple[str, ...] = ("public",)
     impersonation: ImpersonationConfig = ImpersonationConfig()
-    # The role the application logs in as; tables it owns need FORCE ROW LEVEL SECURITY.
-    app_role: str | None = None
     integrity: IntegrityChecksConfig = IntegrityChecksConfig()
     probes: ProbesConfig = ProbesConfig()
 

@@ -4,7 +4,7 @@ Fail (criterion `rls_coverage`):
 - `rls_disabled`: a tenant table, or any table `authenticated`/`anon` can reach through a grant,
   without RLS enabled (tables listed in `tenancy.global_tables` are exempt);
 - `rls_not_forced`: RLS enabled but not forced on a table owned by the role the application logs
-  in as (`tenancy.app_role`), unless that owner bypasses RLS anyway;
+  in as (`target.app_role`), unless that owner bypasses RLS anyway;
 - `always_true_policy`: a permissive policy whose USING or WITH CHECK is literally `true`, on a
   tenant table, for an API role (or PUBLIC);
 - `anon_definer_function`: a SECURITY DEFINER function the anonymous role may execute that names a
@@ -57,9 +57,12 @@ class Finding:
         return [gate.Finding(kind, name, self.rule, self.detail) for kind, name in self.objects]
 
 
-def coverage_findings(model: TenancyModel, conn: psycopg.Connection[Any] | None = None) -> list[Finding]:
+def coverage_findings(
+    model: TenancyModel, conn: psycopg.Connection[Any] | None = None, *, app_role: str | None = None
+) -> list[Finding]:
+    """`app_role`: the environment's `target.app_role` (tables it owns need FORCE ROW LEVEL SECURITY)."""
     findings: list[Finding] = []
-    findings += _rls_tables(model, conn)
+    findings += _rls_tables(model, conn, app_role)
     findings += _policies(model)
     findings += _functions(model)
     findings += _indexes(model)
@@ -79,9 +82,8 @@ def tables_in_scope(model: TenancyModel) -> dict[QualifiedName, str]:
     return scope
 
 
-def _rls_tables(model: TenancyModel, conn: psycopg.Connection[Any] | None) -> list[Finding]:
+def _rls_tables(model: TenancyModel, conn: psycopg.Connection[Any] | None, app_role: str | None) -> list[Finding]:
     out = []
-    app_role = model.config.app_role
     for name, why in sorted(tables_in_scope(model).items()):
         table = model.catalog.tables[name]
         if not table.rls_enabled:

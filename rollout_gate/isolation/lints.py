@@ -53,9 +53,11 @@ _COMMAND_PRIVILEGES = {
 }
 
 
-def static_findings(model: TenancyModel, conn: psycopg.Connection[Any] | None = None) -> list[Finding]:
-    """Every catalog finding: RLS coverage (coverage.py) and the lints here."""
-    return coverage_findings(model, conn) + lint_findings(model)
+def static_findings(
+    model: TenancyModel, conn: psycopg.Connection[Any] | None = None, *, app_role: str | None = None
+) -> list[Finding]:
+    """Every catalog finding: RLS coverage (coverage.py, `app_role` = target.app_role) and the lints here."""
+    return coverage_findings(model, conn, app_role=app_role) + lint_findings(model)
 
 
 def lint_findings(model: TenancyModel) -> list[Finding]:

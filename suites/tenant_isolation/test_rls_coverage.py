@@ -7,6 +7,7 @@ import pytest
 from rollout_gate.fixtures.database import review
 
 from rollout_gate.catalog import TenancyModel
+from rollout_gate.config import Environment
 from rollout_gate.gate import findings as gate
 from rollout_gate.isolation.coverage import FAIL, Finding, tables_in_scope
 from rollout_gate.isolation.lints import static_findings
@@ -15,23 +16,30 @@ pytestmark = pytest.mark.isolation
 
 
 def _findings(
-    request: pytest.FixtureRequest, rollout_tenancy: TenancyModel, conn: psycopg.Connection, *rules: str
+    request: pytest.FixtureRequest,
+    rollout_tenancy: TenancyModel,
+    conn: psycopg.Connection,
+    *rules: str,
+    app_role: str | None = None,
 ) -> list[Finding]:
     """The catalog findings of `rules`, recorded on the test for the gate files (what and where)."""
-    found = [f for f in static_findings(rollout_tenancy, conn) if f.rule in rules]
+    found = [f for f in static_findings(rollout_tenancy, conn, app_role=app_role) if f.rule in rules]
     gate.record(request, [g for f in found for g in f.for_gate()])
     return found
 
 
 @pytest.mark.criterion("rls_coverage")
 def test_every_tenant_or_granted_table_has_row_level_security(
-    request: pytest.FixtureRequest, rollout_tenancy: TenancyModel, rollout_admin_db: psycopg.Connection
+    request: pytest.FixtureRequest,
+    rollout_tenancy: TenancyModel,
+    rollout_admin_db: psycopg.Connection,
+    rollout_env: Environment,
 ) -> None:
     scope = tables_in_scope(rollout_tenancy)
     print("in scope:\n" + "\n".join(f"{name}: {why}" for name, why in sorted(scope.items())))
     print(f"exempt (tenancy.global_tables): {', '.join(sorted(map(str, rollout_tenancy.global_tables))) or 'none'}")
     rules = ("rls_disabled", "rls_not_forced", "view_bypasses_rls")
-    found = _findings(request, rollout_tenancy, rollout_admin_db, *rules)
+    found = _findings(request, rollout_tenancy, rollout_admin_db, *rules, app_role=rollout_env.target.app_role)
     assert not found, "tables reachable without row level security:\n" + "\n".join(map(str, found))
 
 
