@@ -15,6 +15,12 @@ class Column:
     has_default: bool = False
     # Identity ALWAYS or generated columns: never written explicitly.
     generated: bool = False
+    # The labels of its enum type (or of its array's element type), in declared order.
+    enum_values: tuple[str, ...] = ()
+
+    @property
+    def is_array(self) -> bool:
+        return self.type.endswith("[]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,15 @@ class ForeignKey:
         )
 
 
+@dataclass(frozen=True)
+class Check:
+    """A CHECK constraint: the columns it names and its definition as the server prints it."""
+
+    name: str
+    columns: tuple[str, ...]
+    definition: str
+
+
 @dataclass
 class Table:
     name: QualifiedName
@@ -78,6 +93,7 @@ class Table:
     # role -> columns that role may UPDATE.
     updatable_columns: dict[str, frozenset[str]] = field(default_factory=dict)
     rows_estimate: int = 0
+    checks: tuple[Check, ...] = ()
 
     def granted_to(self, role: str) -> bool:
         return bool(self.privileges.get(role))
@@ -101,6 +117,10 @@ class Function:
     executable_by: frozenset[str]
     # Tables its body mentions by name (plain text search: function bodies are not parsed).
     mentions: frozenset[QualifiedName]
+    # Argument types (format_type), in order.
+    argument_types: tuple[str, ...] = ()
+    # Tables its body names after INSERT INTO (plain text search, like `mentions`).
+    inserts: frozenset[QualifiedName] = frozenset()
 
 
 @dataclass
@@ -113,6 +133,9 @@ class Catalog:
     # Role names that exist on the server.
     roles: frozenset[str]
     server_version: int = 0
+    # Where the identity of the caller is read: source (`auth.uid()`, `request.jwt.claims`, or a setting
+    # name read by current_setting) -> the policies and functions (of the schemas) that read it.
+    identity_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def table(self, name: QualifiedName) -> Table | None:
         return self.tables.get(name)
