@@ -373,8 +373,9 @@ def _membership_values(d: Discovery, catalog: Catalog, config: TenancyConfig | N
     role = d.value("membership.role_column")
     if table is not None and role:
         d.role_values, source = column_values(table, role)
-        kind = "array of roles" if table.columns[role].is_array else "one role"
-        source = f"{kind}; values from {source}: {', '.join(d.role_values)}" if d.role_values else source
+        if d.role_values:
+            kind = "array of roles" if table.columns[role].is_array else "one role"
+            source = f"{kind}; values from {source}: {', '.join(d.role_values)}"
     else:
         source = ""
     for key, words, many in (("membership.owner_role", _OWNER_WORDS, False),

@@ -166,9 +166,10 @@ def render(found: Discovery, schemas: Sequence[str]) -> str:
             if guess is not None:
                 body += _entry(guess, key, indent, supported=_supported(section, key))
         if section and body:
-            supported = _supported(section, keys[0])
+            # A section with no key decided is commented out too: `membership:` alone would read as null.
+            supported = _supported(section, keys[0]) and any(not line.lstrip().startswith("#") for line in body)
             lines.append("  " + ("" if supported else "# ") + f"{section}:")
-            if not supported:
+            if not _supported(section, keys[0]):
                 lines += _comment("(not read by this version of rollout-gate: for reference only)", "  ")
         lines += body
         if not section and found.tenant_keys:
