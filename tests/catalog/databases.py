@@ -52,7 +52,7 @@ class Models:
             return read_catalog(conn, schemas, referenced=referenced)
 
 
-def _accounts_sql(name: str, member: str, anon: str) -> str:
+def accounts_sql(name: str, member: str, anon: str) -> str:
     text = (ACCOUNTS / name).read_text()
     return re.sub(r"(?<!:):(member|anon)\b", lambda m: f'"{member if m.group(1) == "member" else anon}"', text)
 
@@ -74,7 +74,7 @@ def model_databases() -> Iterator[Models]:
         files: dict[str, list[str]] = {
             "reference_v1": [p.read_text() for p in reference],
             "reference": [p.read_text() for p in [*reference, *sorted(migrations_dir().glob("*.sql"))]],
-            "accounts": [_accounts_sql(f, models.member, models.anon) for f in ("schema.sql", "migration.sql")],
+            "accounts": [accounts_sql(f, models.member, models.anon) for f in ("schema.sql", "migration.sql")],
             "tie": [TIE_SQL],
         }
         for name, texts in files.items():
