@@ -15,6 +15,12 @@ class Column:
     has_default: bool = False
     # Identity ALWAYS or generated columns: never written explicitly.
     generated: bool = False
+    # The labels of its enum type (or of its array's element type), in declared order.
+    enum_values: tuple[str, ...] = ()
+
+    @property
+    def is_array(self) -> bool:
+        return self.type.endswith("[]")
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,15 @@ class ForeignKey:
         )
 
 
+@dataclass(frozen=True)
+class Check:
+    """A CHECK constraint: the columns it names and its definition as the server prints it."""
+
+    name: str
+    columns: tuple[str, ...]
+    definition: str
+
+
 @dataclass
 class Table:
     name: QualifiedName
@@ -85,6 +100,7 @@ class Table:
     # role -> columns that role may UPDATE.
     updatable_columns: dict[str, frozenset[str]] = field(default_factory=dict)
     rows_estimate: int = 0
+    checks: tuple[Check, ...] = ()
 
     def granted_to(self, role: str) -> bool:
         return bool(self.privileges.get(role))
@@ -108,6 +124,10 @@ class Function:
     executable_by: frozenset[str]
     # Tables its body mentions by name (plain text search: function bodies are not parsed).
     mentions: frozenset[QualifiedName]
+    # Argument types (format_type), in order.
+    argument_types: tuple[str, ...] = ()
+    # Tables its body names after INSERT INTO (plain text search, like `mentions`).
+    inserts: frozenset[QualifiedName] = frozenset()
     # Its SET clauses (pg_proc.proconfig), e.g. ("search_path=public, pg_temp",).
     config: tuple[str, ...] = ()
     # PUBLIC (every role) may execute it: the default for a new function unless revoked.
@@ -142,6 +162,9 @@ class Catalog:
     server_version: int = 0
     # Every function of the schemas (definer or not) and every function a policy calls, by signature.
     routines: dict[str, Function] = field(default_factory=dict)
+    # Where the identity of the caller is read: source (`auth.uid()`, `request.jwt.claims`, or a setting
+    # name read by current_setting) -> the policies and functions (of the schemas) that read it.
+    identity_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def table(self, name: QualifiedName) -> Table | None:
         return self.tables.get(name)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from rollout_gate.catalog.model import Catalog, Column, ForeignKey, Function, Policy, Table, View
+from rollout_gate.catalog.model import Catalog, Check, Column, ForeignKey, Function, Policy, Table, View
 from rollout_gate.catalog.names import QualifiedName
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
@@ -27,7 +28,10 @@ where c.relkind in ('r', 'p') and not c.relispartition
 
 _COLUMNS = """
 select a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
-       (a.attidentity = 'a' or a.attgenerated <> '')
+       (a.attidentity = 'a' or a.attgenerated <> ''),
+       array(select e.enumlabel from pg_enum e
+             where e.enumtypid in (a.atttypid, (select t.typelem from pg_type t where t.oid = a.atttypid))
+             order by e.enumsortorder)
 from pg_attribute a
 where a.attrelid = any(%(oids)s) and a.attnum > 0 and not a.attisdropped
 order by a.attrelid, a.attnum
@@ -56,6 +60,35 @@ join pg_class cc on cc.oid = con.conrelid join pg_namespace cn on cn.oid = cc.re
 join pg_class pc on pc.oid = con.confrelid join pg_namespace pn on pn.oid = pc.relnamespace
 where con.contype = 'f' and con.conrelid = any(%(oids)s) and con.conparentid = 0
 order by 2, 3, 1
+"""
+
+_CHECKS = """
+select con.conrelid, con.conname,
+       array(select a.attname from unnest(con.conkey) k(attnum)
+             join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum),
+       pg_get_constraintdef(con.oid)
+from pg_constraint con
+where con.contype = 'c' and con.conrelid = any(%(oids)s)
+order by con.conrelid, con.conname
+"""
+
+# Tables outside the schemas that their foreign keys point at (auth.users), and auth.users wherever it exists.
+_REFERENCED = """
+select distinct pn.nspname, pc.relname
+from pg_constraint con
+join pg_class cc on cc.oid = con.conrelid join pg_namespace cn on cn.oid = cc.relnamespace
+join pg_class pc on pc.oid = con.confrelid join pg_namespace pn on pn.oid = pc.relnamespace
+where con.contype = 'f' and cn.nspname = any(%(schemas)s) and pn.nspname <> all(%(schemas)s)
+union
+select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname = 'auth' and c.relname = 'users' and c.relkind in ('r', 'p')
+"""
+
+# Bodies of the schemas' SQL and PL/pgSQL functions, searched for how they read the caller's identity.
+_FUNCTION_BODIES = """
+select format('%%s.%%s', n.nspname, p.proname), p.prosrc
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
+where n.nspname = any(%(schemas)s) and l.lanname in ('sql', 'plpgsql')
 """
 
 # A Var node in a stored policy expression means the policy looks at the row.
@@ -95,7 +128,9 @@ select p.oid, n.nspname, p.proname,
        array(select r from unnest(%(roles)s::text[]) r where has_function_privilege(r, p.oid, 'EXECUTE')),
        has_function_privilege('public', p.oid, 'EXECUTE'),
        exists (select 1 from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid
-                                           and e.deptype = 'e')
+                                           and e.deptype = 'e'),
+       array(select format_type(t.oid, null) from unnest(p.proargtypes::oid[]) with ordinality a(oid, ord)
+             join pg_type t on t.oid = a.oid order by a.ord)
 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
 where (n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p'))
    or p.oid in (select d.refobjid from pg_depend d join pg_policy pol on pol.oid = d.objid
@@ -115,10 +150,17 @@ def read_catalog(
     *,
     extra_tables: Iterable[QualifiedName] = (),
     roles: Iterable[str] = (),
+    referenced: bool = False,
 ) -> Catalog:
-    """Tables of `schemas` (plus `extra_tables` elsewhere, e.g. auth.users) and what `roles` may do with them."""
+    """Tables of `schemas` (plus `extra_tables` elsewhere, e.g. auth.users) and what `roles` may do with them.
+
+    `referenced` also reads the tables outside `schemas` that their foreign keys point at, and auth.users
+    where it exists: where the user table lives when the environment does not name it."""
     schemas = list(schemas)
     extra = list(extra_tables)
+    if referenced:
+        found = conn.execute(_REFERENCED, {"schemas": schemas}).fetchall()
+        extra += [QualifiedName(schema, name) for schema, name in found if QualifiedName(schema, name) not in extra]
     existing_roles = frozenset(r for (r,) in conn.execute("select rolname from pg_roles").fetchall())
     roles = [r for r in dict.fromkeys(roles) if r in existing_roles]
     params: dict[str, Any] = {
@@ -136,8 +178,13 @@ def read_catalog(
         tables[table.name] = by_oid[oid] = table
     oids = list(by_oid)
     params["oids"] = oids
-    for oid, name, type_, not_null, has_default, generated in conn.execute(_COLUMNS, params).fetchall():
-        by_oid[oid].columns[name] = Column(name, type_, not_null, has_default, generated)
+    for oid, name, type_, not_null, has_default, generated, labels in conn.execute(_COLUMNS, params).fetchall():
+        by_oid[oid].columns[name] = Column(name, type_, not_null, has_default, generated, tuple(labels))
+    checks: dict[int, list[Check]] = {}
+    for oid, name, columns, definition in conn.execute(_CHECKS, params).fetchall():
+        checks.setdefault(oid, []).append(Check(name, tuple(columns), definition))
+    for oid, found_checks in checks.items():
+        by_oid[oid].checks = tuple(found_checks)
     _read_indexes(conn, params, by_oid)
     for role in roles:
         _read_privileges(conn, role, by_oid)
@@ -153,6 +200,7 @@ def read_catalog(
         )
     version = int(conn.execute("select current_setting('server_version_num')").fetchone()[0])  # type: ignore[index]
     routines = _read_functions(conn, params | {"roles": roles}, tables)
+    bodies = [(str(name), body or "") for name, body in conn.execute(_FUNCTION_BODIES, params).fetchall()]
     return Catalog(
         tables=tables,
         foreign_keys=foreign_keys,
@@ -162,6 +210,7 @@ def read_catalog(
         roles=existing_roles,
         server_version=version,
         routines=routines,
+        identity_reads=identity_reads(policies, bodies),
     )
 
 
@@ -233,7 +282,7 @@ def _read_functions(
     for _, schema, name, signature, *_ in rows:
         by_name.setdefault(f"{schema}.{name}".lower(), []).append(signature)
     routines = {}
-    for _, schema, name, signature, definer, config, body, executable, public, extension in rows:
+    for _, schema, name, signature, definer, config, body, executable, public, extension, arg_types in rows:
         code = _COMMENTS.sub(" ", body or "")
         calls: set[str] = set()
         for called in _CALL.findall(code):
@@ -245,8 +294,78 @@ def _read_functions(
             QualifiedName(schema, name), signature, definer, frozenset(executable), _mentioned(body or "", tables),
             config=tuple(config), public_execute=bool(public), from_extension=bool(extension),
             user_metadata=frozenset(m.lower() for m in USER_METADATA.findall(code)), calls=frozenset(calls),
+            argument_types=tuple(arg_types), inserts=_inserted(body or "", tables),
         )  # fmt: skip
     return routines
+
+
+def _inserted(body: str, tables: dict[QualifiedName, Table]) -> frozenset[QualifiedName]:
+    """Tables a function body names right after INSERT INTO (qualified or not); no SQL parsing."""
+    found = set()
+    for name in tables:
+        pattern = rf"\binsert\s+into\s+(?:\"?{re.escape(name.schema)}\"?\s*\.\s*)?\"?{re.escape(name.name)}\"?(?![\w])"
+        if re.search(pattern, body, flags=re.IGNORECASE):
+            found.add(name)
+    return frozenset(found)
+
+
+_JWT_READS = (
+    ("auth.uid()", re.compile(r"\bauth\s*\.\s*uid\s*\(\s*\)", re.I)),
+    ("auth.jwt()", re.compile(r"\bauth\s*\.\s*jwt\s*\(\s*\)", re.I)),
+)
+_SETTING_READ = re.compile(r"current_setting\s*\(\s*'([^']+)'", re.I)
+
+
+def identity_reads(policies: list[Policy], bodies: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """Where policies (`table policy name`) and function bodies read the caller's identity."""
+    sources: dict[str, list[str]] = {}
+    texts = [(f"{p.table} policy {p.name}", f"{p.using or ''} {p.check or ''}") for p in policies]
+    for where, text in [*texts, *((f"function {name}", body) for name, body in bodies)]:
+        for source, pattern in _JWT_READS:
+            if pattern.search(text):
+                sources.setdefault(source, []).append(where)
+        for setting in _SETTING_READ.findall(text):
+            # request.jwt.claims and request.jwt.claim.sub are both PostgREST's claims.
+            source = "request.jwt.claims" if setting.lower().startswith("request.jwt.") else setting
+            sources.setdefault(source, []).append(where)
+    return {source: tuple(dict.fromkeys(found)) for source, found in sorted(sources.items())}
+
+
+_GRANTS = """
+select r.rolname, r.rolcanlogin, a.privilege_type, count(distinct c.oid)::int
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+cross join lateral aclexplode(c.relacl) a
+join pg_roles r on r.oid = a.grantee
+where c.relkind in ('r', 'p', 'v') and n.nspname = any(%(schemas)s) and a.grantee <> c.relowner
+  and not r.rolsuper and r.rolname !~ '^pg_'
+group by 1, 2, 3
+union all
+select r.rolname, r.rolcanlogin, a.privilege_type, count(distinct c.oid)::int
+from pg_attribute att join pg_class c on c.oid = att.attrelid join pg_namespace n on n.oid = c.relnamespace
+cross join lateral aclexplode(att.attacl) a
+join pg_roles r on r.oid = a.grantee
+where att.attacl is not null and c.relkind in ('r', 'p', 'v') and n.nspname = any(%(schemas)s)
+  and a.grantee <> c.relowner and not r.rolsuper and r.rolname !~ '^pg_'
+group by 1, 2, 3
+"""
+
+
+@dataclass
+class RoleGrants:
+    """What one role was granted on the tables of the schemas: privilege -> how many tables."""
+
+    login: bool
+    privileges: dict[str, int] = field(default_factory=dict)
+
+
+def granted_roles(conn: psycopg.Connection[Any], schemas: Iterable[str]) -> dict[str, RoleGrants]:
+    """Roles (not superusers, not the owners) granted privileges on tables of `schemas` (a column grant
+    counts for its table)."""
+    out: dict[str, RoleGrants] = {}
+    for role, login, privilege, count in conn.execute(_GRANTS, {"schemas": list(schemas)}).fetchall():
+        held = out.setdefault(str(role), RoleGrants(bool(login))).privileges
+        held[privilege] = max(held.get(privilege, 0), int(count))
+    return out
 
 
 def _mentioned(body: str, tables: dict[QualifiedName, Table]) -> frozenset[QualifiedName]:
@@ -271,3 +390,22 @@ def rls_restriction(conn: psycopg.Connection[Any]) -> str | None:
         "security would hide rows from the checks themselves; connect as a role that bypasses RLS "
         "(on Supabase: postgres), e.g. through target.admin_database_url"
     )
+
+
+# Schemas that are the platform's, not the application's (PostgreSQL's own, Supabase's services).
+PLATFORM_SCHEMAS = frozenset({
+    "pg_catalog", "information_schema", "pg_toast", "auth", "storage", "realtime", "_realtime", "extensions",
+    "graphql", "graphql_public", "vault", "pgsodium", "pgsodium_masks", "net", "cron", "supabase_functions",
+    "supabase_migrations", "_analytics", "pgbouncer", "topology", "tiger", "tiger_data",
+})  # fmt: skip
+
+
+def application_schemas(conn: psycopg.Connection[Any]) -> list[str]:
+    """Schemas holding tables, but for PostgreSQL's and Supabase's own."""
+    rows = conn.execute(
+        """
+        select distinct n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and n.nspname !~ '^pg_(temp|toast_temp)_' order by 1
+        """
+    ).fetchall()
+    return [str(name) for (name,) in rows if name not in PLATFORM_SCHEMAS]

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rollout_gate.catalog.discover import complete
 from rollout_gate.catalog.model import Catalog, ForeignKey, Table
 from rollout_gate.catalog.names import QualifiedName, qualify
-from rollout_gate.config.models import TenancyConfig
+from rollout_gate.config.models import ResolvedTenancy, TenancyConfig
+
+# Where a tenancy table would be had discovery found it: a model with problems is never read.
+_NOWHERE = QualifiedName("", "")
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class TenantTable:
 
 @dataclass
 class TenancyModel:
-    config: TenancyConfig
+    config: ResolvedTenancy
     catalog: Catalog
     user_table: QualifiedName
     tenant_table: QualifiedName
@@ -91,12 +95,15 @@ class TenancyModel:
         return out
 
 
-def resolve_tenancy(config: TenancyConfig, catalog: Catalog) -> TenancyModel:
+def resolve_tenancy(given: TenancyConfig, catalog: Catalog) -> TenancyModel:
+    # Keys the environment leaves out are discovered from the catalog, never defaulted to the reference's.
+    config, problems = complete(given, catalog)
+    if problems:
+        return TenancyModel(config, catalog, _NOWHERE, _NOWHERE, _NOWHERE, [], frozenset(), problems)
     user_table = qualify(config.user_table)
     tenant_table = qualify(config.tenant_table)
     membership = qualify(config.membership.table)
     global_tables = frozenset(qualify(t) for t in config.global_tables)
-    problems: list[str] = []
     _require(catalog, user_table, [config.user_key], "tenancy.user_table", problems)
     _require(catalog, tenant_table, [config.tenant_table_key], "tenancy.tenant_table", problems)
     m = config.membership

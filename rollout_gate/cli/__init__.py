@@ -17,6 +17,7 @@ from rollout_gate import __version__
 # name -> module under rollout_gate.cli
 SUBCOMMANDS = {
     "init": "rollout_gate.cli.init",
+    "discover": "rollout_gate.cli.discover",
     "local": "rollout_gate.cli.local",
     "verdict": "rollout_gate.cli.verdict",
     "sweep": "rollout_gate.cli.sweep",

@@ -113,21 +113,26 @@ class ImpersonationConfig(Strict):
 
 
 class MembershipConfig(Strict):
-    table: str = "public.memberships"
-    user_column: str = "user_id"
-    tenant_column: str = "organization_id"
-    role_column: str = "role"
-    status_column: str | None = "status"
-    active_value: str = "active"
-    owner_role: str = "owner"
-    read_only_roles: tuple[str, ...] = ("viewer",)
+    """The membership table. A key left out (None) is discovered from the catalog (rollout_gate/catalog/discover.py);
+    `status_column: null` written out means the table has none."""
+
+    table: str | None = None
+    user_column: str | None = None
+    tenant_column: str | None = None
+    role_column: str | None = None
+    status_column: str | None = None
+    active_value: str | None = None
+    owner_role: str | None = None
+    read_only_roles: tuple[str, ...] | None = None
 
 
 class PersonalWorkspaceConfig(Strict):
-    # The target's "ensure personal workspace" function, called as fn(user_id).
-    function: str | None = "public.ensure_personal_workspace"
-    # Column of the tenant table that marks a personal workspace with its owner.
-    owner_column: str | None = "personal_owner_id"
+    # The target's "ensure personal workspace" function, called as fn(user_id). Left out: discovered
+    # (a SECURITY DEFINER function taking a user id that inserts into the tenant table); null: none.
+    function: str | None = None
+    # Column of the tenant table that marks a personal workspace with its owner. Left out: discovered
+    # (a unique column referencing the user table); null: none.
+    owner_column: str | None = None
     # Who calls it in the idempotency checks: the user themself (impersonated, as on first sign-in) or the admin DSN.
     call_as: Literal["user", "admin"] = "user"
 
@@ -157,13 +162,14 @@ class ProbesConfig(Strict):
 
 
 class TenancyConfig(Strict):
-    """The tenancy model. Anything left out is discovered from the catalog."""
+    """The tenancy model. Anything left out (None) is discovered from the catalog, never defaulted to the
+    reference app's names (rollout_gate/catalog/discover.py); `ResolvedTenancy` is the completed block."""
 
-    user_table: str = "auth.users"
-    user_key: str = "id"
-    tenant_table: str = "public.organizations"
-    tenant_table_key: str = "id"
-    tenant_key: str = "organization_id"
+    user_table: str | None = None
+    user_key: str | None = None
+    tenant_table: str | None = None
+    tenant_table_key: str | None = None
+    tenant_key: str | None = None
     membership: MembershipConfig = MembershipConfig()
     personal_workspace: PersonalWorkspaceConfig = PersonalWorkspaceConfig()
     # Tables exempt from isolation (shared reference data, owner-scoped rows).
@@ -175,6 +181,28 @@ class TenancyConfig(Strict):
     impersonation: ImpersonationConfig = ImpersonationConfig()
     integrity: IntegrityChecksConfig = IntegrityChecksConfig()
     probes: ProbesConfig = ProbesConfig()
+
+
+class ResolvedMembership(MembershipConfig):
+    """`membership:` with every key the checks read named (written in the file or discovered)."""
+
+    table: str
+    user_column: str
+    tenant_column: str
+    role_column: str
+    owner_role: str
+    read_only_roles: tuple[str, ...]
+
+
+class ResolvedTenancy(TenancyConfig):
+    """`tenancy:` completed from the catalog (`rollout_gate.catalog.discover.complete`): what the checks read."""
+
+    user_table: str
+    user_key: str
+    tenant_table: str
+    tenant_table_key: str
+    tenant_key: str
+    membership: ResolvedMembership
 
 
 class SafetyConfig(Strict):

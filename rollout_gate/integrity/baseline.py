@@ -19,9 +19,11 @@ import psycopg
 from psycopg import sql
 
 from rollout_gate import db
+from rollout_gate.catalog.discover import user_table_from
 from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.read import rls_restriction
-from rollout_gate.config.models import DatabaseTimeouts, Environment
+from rollout_gate.config.errors import ConfigError
+from rollout_gate.config.models import DatabaseTimeouts, Environment, TenancyConfig
 from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, discover_tables, take_snapshot
 from rollout_gate.integrity.schema_snapshot import read_baseline_section, take_schema_snapshot
 
@@ -35,14 +37,16 @@ def capture(
     *,
     tables: Iterable[str] = (),
     users: Sequence[str] = (),
-    user_table: str = "auth.users",
-    user_key: str = "id",
+    user_table: str | None = None,
+    user_key: str | None = None,
+    tenancy: TenancyConfig | None = None,
     owner_column: str = "user_id",
     timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
     connect_timeout: float = 10.0,
 ) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`, with the
-    schema snapshot of `schemas` and the rows each of `users` (emails) owns per table, by `owner_column`, in it."""
+    schema snapshot of `schemas` and the rows each of `users` (emails) owns per table, by `owner_column`, in it.
+    A user table not given is discovered from the catalog (`tenancy`'s, else the schemas')."""
     # One consistent view of all tables, without blocking writers; whole-table scans get the scan timeout.
     with db.connect(
         dsn, timeouts=timeouts, connect_timeout=connect_timeout, statement_s=timeouts.scan_statement_s
@@ -50,12 +54,22 @@ def capture(
         problem = rls_restriction(conn)
         if problem:
             raise BaselineError(problem)
+        if (user_table is None or user_key is None) and (users or tenancy is not None):
+            try:
+                user_table, user_key = user_table_from(conn, tenancy or TenancyConfig(schemas=tuple(schemas)))
+            except ConfigError:
+                if users:  # their rows cannot be counted without it
+                    raise
+            else:
+                tables = list(dict.fromkeys([*tables, user_table]))
         with conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
             snapshot = take_snapshot(conn, schemas, tables=tables)
             schema = take_schema_snapshot(conn, schemas)
-            counts = owner_counts(
-                conn, schemas, users, user_table=user_table, owner_column=owner_column, user_key=user_key
+            counts = (
+                owner_counts(conn, schemas, users, user_table=user_table, owner_column=owner_column, user_key=user_key)
+                if user_table and user_key
+                else {}
             )
     save_atomically(
         snapshot, path, {"schema": schema.to_payload(), "users": UserCounts(owner_column, counts).to_payload()}
@@ -65,7 +79,7 @@ def capture(
 
 def scope(env: Environment) -> tuple[list[str], list[str]]:
     """What an environment's baseline covers: its schemas, plus the user table wherever it lives."""
-    return list(env.tenancy.schemas), [env.tenancy.user_table]
+    return list(env.tenancy.schemas), [env.tenancy.user_table] if env.tenancy.user_table else []
 
 
 def capture_for(env: Environment, dsn: str, path: Path, *, users: Sequence[str] | None = None) -> Snapshot:
@@ -76,7 +90,8 @@ def capture_for(env: Environment, dsn: str, path: Path, *, users: Sequence[str] 
     target = env.target
     return capture(
         dsn, schemas, path, tables=tables, users=users,
-        user_table=env.tenancy.user_table, user_key=env.tenancy.user_key, owner_column=env.rollback.owner_column,
+        user_table=env.tenancy.user_table, user_key=env.tenancy.user_key, tenancy=env.tenancy,
+        owner_column=env.rollback.owner_column,
         timeouts=target.timeouts, connect_timeout=target.connect_timeout,
     )  # fmt: skip
 

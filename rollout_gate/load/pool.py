@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from rollout_gate.catalog.discover import complete_from
 from rollout_gate.catalog.names import qualify
 from rollout_gate.config.models import TenancyConfig
 
@@ -64,6 +65,7 @@ def sample_members(
     conn: psycopg.Connection[Any], tenancy: TenancyConfig, *, size: int, email_column: str = "email"
 ) -> MemberPool:
     """Up to `size` active members spread over as many tenants as possible, with all their tenants."""
+    tenancy = complete_from(conn, tenancy)  # keys the environment leaves out, from the catalog
     m = tenancy.membership
     active = (
         sql.SQL("and {} = {}").format(sql.Identifier(m.status_column), sql.Literal(m.active_value))
