@@ -198,7 +198,7 @@ class TenancyConfig(Strict):
         # Only the word `none` declares the model has none; an empty key is a mistake, not a declaration.
         if value == "none":
             return None
-        if value is None or isinstance(value, str):
+        if not isinstance(value, (dict, PersonalWorkspaceConfig)):
             raise ValueError("write none (the model has no personal workspaces) or a mapping")
         return value
 

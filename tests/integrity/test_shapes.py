@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from rollout_gate.catalog import qualify
 from rollout_gate.integrity import invariants, workspace
@@ -102,6 +103,11 @@ def test_roles_in_an_array_column_are_read_as_an_array(shapes: Shapes, kind: str
         assert invariants.tenants_without_owner(conn, groups, LIMIT) == []
         assert invariants.users_without_active_membership(conn, groups, LIMIT) == []
         assert invariants.count_mismatches(invariants.counts(conn, groups), groups) == []
+        roles = sql.Identifier("m", "roles")
+        readers = sql.SQL("select count(*) from app.group_members m where {}").format(
+            groups.has_any_role(roles, ["viewer", "member"])
+        )
+        assert conn.execute(readers).fetchone() == (2,)
         # The owner of group two is only an admin now: that group lacks an owner, and only that one.
         conn.execute("update app.group_members set roles = '{admin}' where group_id = 2 and 'owner' = any(roles)")
         assert lines(invariants.tenants_without_owner(conn, groups, LIMIT)) == [
@@ -116,6 +122,10 @@ def test_a_scalar_role_column_is_still_compared_as_a_scalar(shapes: Shapes) -> N
         groups = model(conn, GROUPS_TENANCY)
         assert not groups.role_is_array
         assert invariants.tenants_without_owner(conn, groups, LIMIT) == []
+        readers = sql.SQL("select count(*) from app.group_members m where {}").format(
+            groups.has_any_role(sql.Identifier("m", "roles"), ["viewer", "member"])
+        )
+        assert conn.execute(readers).fetchone() == (2,)
         conn.execute("update app.group_members set roles = 'admin' where group_id = 2 and roles = 'owner'")
         assert [v.count for v in invariants.tenants_without_owner(conn, groups, LIMIT)] == [1]
 
