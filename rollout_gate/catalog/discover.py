@@ -92,6 +92,8 @@ def _given(config: TenancyConfig | None, key: str) -> tuple[bool, Any]:
     *parents, leaf = key.split(".")
     for part in parents:
         node = getattr(node, part)
+        if node is None:
+            return True, None  # the whole block is declared absent (`personal_workspace: none`)
     value = getattr(node, leaf)
     if value is not None:
         return True, value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
@@ -135,6 +135,9 @@ class PersonalWorkspaceConfig(Strict):
     owner_column: str | None = None
     # Who calls it in the idempotency checks: the user themself (impersonated, as on first sign-in) or the admin DSN.
     call_as: Literal["user", "admin"] = "user"
+    # SQL boolean expression over the tenant row marking a personal workspace (e.g. `is_personal`), for a
+    # model whose owner_column (a primary owner) every tenant has; unset: a non-NULL owner_column marks it.
+    predicate: str | None = None
 
 
 class IntegrityChecksConfig(Strict):
@@ -161,6 +164,31 @@ class ProbesConfig(Strict):
     definer_allow: tuple[str, ...] = ()
 
 
+class MigrationConfig(Strict):
+    """How the tenancy migration reaches users (`tenancy.migration`).
+
+    eager: every user and row is migrated at once. lazy: a user's workspace is made (and their rows
+    moved into it) at their first sign-in after the deploy; users who have not signed in since keep
+    their rows as they were, with no tenant yet.
+    """
+
+    mode: Literal["eager", "lazy"] = "eager"
+    # lazy: column of the user table holding the user's latest sign-in time (e.g. last_sign_in_at).
+    signed_in_column: str | None = None
+    # lazy: when the deploy went out (ISO 8601 with a time zone); users signed in at or after it are migrated.
+    deployed_at: AwareDatetime | None = None
+    # lazy: column of tenant tables naming the user a row belongs to (its pre-migration owner).
+    owner_column: str | None = None
+
+    @model_validator(mode="after")
+    def _lazy_keys(self) -> MigrationConfig:
+        if self.mode == "lazy":
+            missing = [k for k in ("signed_in_column", "deployed_at", "owner_column") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"mode lazy needs {', '.join(missing)}")
+        return self
+
+
 class TenancyConfig(Strict):
     """The tenancy model. Anything left out (None) is discovered from the catalog, never defaulted to the
     reference app's names (rollout_gate/catalog/discover.py); `ResolvedTenancy` is the completed block."""
@@ -171,7 +199,8 @@ class TenancyConfig(Strict):
     tenant_table_key: str | None = None
     tenant_key: str | None = None
     membership: MembershipConfig = MembershipConfig()
-    personal_workspace: PersonalWorkspaceConfig = PersonalWorkspaceConfig()
+    # `none` in the file (None here): the model has no personal workspaces (their checks are not applicable).
+    personal_workspace: PersonalWorkspaceConfig | None = PersonalWorkspaceConfig()
     # Tables exempt from isolation (shared reference data, owner-scoped rows).
     global_tables: tuple[str, ...] = ()
     # Tenant tables; empty means "every table carrying the tenant key".
@@ -181,6 +210,24 @@ class TenancyConfig(Strict):
     impersonation: ImpersonationConfig = ImpersonationConfig()
     integrity: IntegrityChecksConfig = IntegrityChecksConfig()
     probes: ProbesConfig = ProbesConfig()
+    # Shapes of the model (docs/integrity-isolation.md, "Shapes"): per-table tenant key names,
+    # `personal_workspace: none` above, users or tenants that may lack a tenant or an owner by design,
+    # rows that are global by a predicate, and a migration made at first sign-in.
+    tenant_keys: dict[str, str] = Field(default_factory=dict)
+    users_without_tenant: Literal["forbidden", "allowed"] = "forbidden"
+    tenants_without_owner: Literal["forbidden", "allowed"] = "forbidden"
+    global_rows: dict[str, str] = Field(default_factory=dict)
+    migration: MigrationConfig = MigrationConfig()
+
+    @field_validator("personal_workspace", mode="before")
+    @classmethod
+    def _declared_none(cls, value: object) -> object:
+        # Only the word `none` declares the model has none; an empty key is a mistake, not a declaration.
+        if value == "none":
+            return None
+        if not isinstance(value, (dict, PersonalWorkspaceConfig)):
+            raise ValueError("write none (the model has no personal workspaces) or a mapping")
+        return value
 
 
 class ResolvedMembership(MembershipConfig):

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from rollout_gate.catalog.model import ForeignKey
 from rollout_gate.catalog.names import QualifiedName
-from rollout_gate.catalog.tenancy import TenancyModel, TenantTable
+from rollout_gate.catalog.tenancy import TenancyModel, TenantTable, predicate
 
 Conn = psycopg.Connection[Any]
 
@@ -69,65 +69,81 @@ def _active(model: TenancyModel, alias: str = "m") -> sql.Composable:
 
 
 def users_without_active_membership(conn: Conn, model: TenancyModel, limit: int) -> list[Violation]:
+    """Every user (lazy migration: every user signed in since the deploy) has an active membership."""
     cfg, m = model.config, model.config.membership
     rows = sql.SQL(
-        "{users} t where not exists (select 1 from {members} m where m.{user} = t.{key} and {active})"
+        "{users} t where {migrated} and not exists (select 1 from {members} m where m.{user} = t.{key} and {active})"
     ).format(
         users=_ident(model.user_table), members=_ident(model.membership_table), user=sql.Identifier(m.user_column),
-        key=sql.Identifier(cfg.user_key), active=_active(model),
+        key=sql.Identifier(cfg.user_key), active=_active(model), migrated=model.signed_in_since_deploy("t"),
     )  # fmt: skip
     example = sql.SQL("t.{}::text").format(sql.Identifier(cfg.user_key))
-    return _violation(conn, str(model.user_table), "users without an active membership", rows, example, limit)
+    who = "users signed in since the deploy" if model.lazy_migration else "users"
+    return _violation(conn, str(model.user_table), f"{who} without an active membership", rows, example, limit)
 
 
 def tenants_without_owner(conn: Conn, model: TenancyModel, limit: int) -> list[Violation]:
     cfg, m = model.config, model.config.membership
     rows = sql.SQL(
-        "{tenants} t where not exists (select 1 from {members} m where m.{tenant} = t.{key} "
-        "and m.{role} = {owner} and {active})"
+        "{tenants} t where not exists (select 1 from {members} m where m.{tenant} = t.{key} and {owner} and {active})"
     ).format(
         tenants=_ident(model.tenant_table), members=_ident(model.membership_table),
         tenant=sql.Identifier(m.tenant_column), key=sql.Identifier(cfg.tenant_table_key),
-        role=sql.Identifier(m.role_column), owner=sql.Literal(m.owner_role), active=_active(model),
+        owner=model.has_role(sql.Identifier("m", m.role_column), m.owner_role), active=_active(model),
     )  # fmt: skip
     example = sql.SQL("t.{}::text").format(sql.Identifier(cfg.tenant_table_key))
     what = f"tenants without an active {m.owner_role!r} membership"
     return _violation(conn, str(model.tenant_table), what, rows, example, limit)
 
 
+def personal_workspaces(model: TenancyModel) -> sql.Composable | None:
+    """A derived table of the tenant rows that are personal workspaces (columns as the tenant table's)."""
+    personal = model.personal_workspace
+    if personal is None or not personal.owner_column:
+        return None
+    marker = (
+        predicate(personal.predicate)
+        if personal.predicate is not None
+        else sql.SQL("{} is not null").format(sql.Identifier(personal.owner_column))
+    )
+    return sql.SQL("(select * from {} where {})").format(_ident(model.tenant_table), marker)
+
+
 def personal_workspace_problems(conn: Conn, model: TenancyModel, limit: int) -> list[Violation]:
     """No user has two personal workspaces; every user has one; its owner is its active owner member."""
     cfg, m = model.config, model.config.membership
-    owner = cfg.personal_workspace.owner_column
-    if not owner:
+    personal = personal_workspaces(model)
+    if personal is None or model.personal_workspace is None or not model.personal_workspace.owner_column:
         return []
     ids = {
-        "tenants": _ident(model.tenant_table), "users": _ident(model.user_table),
-        "members": _ident(model.membership_table), "owner": sql.Identifier(owner),
+        "personal": personal, "users": _ident(model.user_table),
+        "members": _ident(model.membership_table), "owner": sql.Identifier(model.personal_workspace.owner_column),
         "key": sql.Identifier(cfg.tenant_table_key), "ukey": sql.Identifier(cfg.user_key),
         "mtenant": sql.Identifier(m.tenant_column), "muser": sql.Identifier(m.user_column),
-        "role": sql.Identifier(m.role_column), "owner_role": sql.Literal(m.owner_role), "active": _active(model),
+        "is_owner": model.has_role(sql.Identifier("m", m.role_column), m.owner_role), "active": _active(model),
+        "migrated": model.signed_in_since_deploy("t"),
     }  # fmt: skip
     found = []
     several = sql.SQL(
-        "(select {owner} as user_id, count(*) as n from {tenants} where {owner} is not null "
+        "(select {owner} as user_id, count(*) as n from {personal} p where {owner} is not null "
         "group by 1 having count(*) > 1) t"
     ).format(**ids)
     found += _violation(
         conn, str(model.tenant_table), "users with more than one personal workspace", several,
         sql.SQL("t.user_id::text || ' (' || t.n || ' workspaces)'"), limit,
     )  # fmt: skip
-    if cfg.integrity.workspace_per_user:
-        missing = sql.SQL("{users} t where not exists (select 1 from {tenants} o where o.{owner} = t.{ukey})").format(
-            **ids
-        )
+    if model.workspace_per_user:
+        missing = sql.SQL(
+            "{users} t where {migrated} and not exists (select 1 from {personal} o where o.{owner} = t.{ukey})"
+        ).format(**ids)
+        who = "users signed in since the deploy" if model.lazy_migration else "users"
         found += _violation(
-            conn, str(model.user_table), "users without a personal workspace", missing,
+            conn, str(model.user_table), f"{who} without a personal workspace", missing,
             sql.SQL("t.{}::text").format(sql.Identifier(cfg.user_key)), limit,
         )  # fmt: skip
     unowned = sql.SQL(
-        "{tenants} t where t.{owner} is not null and not exists (select 1 from {members} m "
-        "where m.{mtenant} = t.{key} and m.{muser} = t.{owner} and m.{role} = {owner_role} and {active})"
+        "{personal} t where not exists (select 1 from {members} m "
+        "where m.{mtenant} = t.{key} and m.{muser} = t.{owner} and {is_owner} and {active})"
     ).format(**ids)
     found += _violation(
         conn, str(model.tenant_table), "personal workspaces whose owner is not their active owner member", unowned,
@@ -137,23 +153,55 @@ def personal_workspace_problems(conn: Conn, model: TenancyModel, limit: int) -> 
 
 
 def tenant_key_problems(conn: Conn, model: TenancyModel, limit: int) -> list[Violation]:
-    """No row of a tenant table has a NULL tenant key or one that names no tenant."""
+    """No row of a tenant table has a NULL tenant key or one that names no tenant.
+
+    Rows a `global_rows` predicate declares global are exempt. In a lazy migration, a NULL key is
+    expected on the rows of users who have not signed in since the deploy (not migrated yet), and
+    those rows must still be theirs: not in a tenant their owner is not an active member of.
+    """
     found = []
+    lazy = model.lazy_migration
     for table in model.data_tables:
         key = sql.Identifier(table.key)
-        nulls = sql.SQL("{} t where t.{} is null").format(_ident(table.name), key)
+        scoped = sql.SQL("not {}").format(predicate(table.global_rows)) if table.global_rows else sql.SQL("true")
+        owner = lazy.owner_column if lazy and table.name != model.membership_table else None
+        if owner is not None and owner not in model.table(table.name).columns:
+            owner = None
+        pending = model.user_pending(sql.Identifier("t", owner)) if owner else sql.SQL("false")
+        nulls = sql.SQL("{} t where t.{} is null and {} and not {}").format(_ident(table.name), key, scoped, pending)
         example = _key_text(model, table.name)
-        found += _violation(conn, str(table.name), f"rows with NULL {table.key}", nulls, example, limit)
+        what = f"rows with NULL {table.key}" + (" not declared global" if table.global_rows else "")
+        if owner:
+            what += f" not awaiting their user's first sign-in (by {owner})"
+        found += _violation(conn, str(table.name), what, nulls, example, limit)
         tenant_key = sql.Identifier(model.config.tenant_table_key)
-        dangling = sql.SQL("{} t where t.{} is not null and not exists (select 1 from {} o where o.{} = t.{})").format(
-            _ident(table.name), key, _ident(model.tenant_table), tenant_key, key
-        )
+        dangling = sql.SQL(
+            "{} t where t.{} is not null and {} and not exists (select 1 from {} o where o.{} = t.{})"
+        ).format(_ident(table.name), key, scoped, _ident(model.tenant_table), tenant_key, key)
         example = sql.SQL("{} || ' -> ' || t.{}::text").format(_key_text(model, table.name), key)
         found += _violation(
             conn, str(table.name), f"rows whose {table.key} names no row of {model.tenant_table}", dangling, example,
             limit,
         )  # fmt: skip
+        if owner:
+            found += _taken_from_pending(conn, model, table, owner, limit)
     return found
+
+
+def _taken_from_pending(conn: Conn, model: TenancyModel, table: TenantTable, owner: str, limit: int) -> list[Violation]:
+    """Lazy migration: rows of users not migrated yet are still theirs (in no tenant, or one they are a member of)."""
+    m = model.config.membership
+    rows = sql.SQL(
+        "{t} t where t.{key} is not null and {pending} and not exists (select 1 from {members} m "
+        "where m.{mtenant} = t.{key} and m.{muser} = t.{owner} and {active})"
+    ).format(
+        t=_ident(table.name), key=sql.Identifier(table.key), pending=model.user_pending(sql.Identifier("t", owner)),
+        members=_ident(model.membership_table), mtenant=sql.Identifier(m.tenant_column),
+        muser=sql.Identifier(m.user_column), owner=sql.Identifier(owner), active=_active(model),
+    )  # fmt: skip
+    example = sql.SQL("{} || ' -> ' || t.{}::text").format(_key_text(model, table.name), sql.Identifier(table.key))
+    what = f"rows awaiting their user's first sign-in (by {owner}) in a tenant that user is no active member of"
+    return _violation(conn, str(table.name), what, rows, example, limit)
 
 
 def orphans(conn: Conn, model: TenancyModel, limit: int) -> list[Violation]:
@@ -192,8 +240,14 @@ def _cross_tenant(
         sql.SQL("p.{} = t.{}").format(sql.Identifier(pc), sql.Identifier(cc))
         for cc, pc in zip(fk.child_columns, fk.parent_columns, strict=True)
     )
+    # A child may reference a row its parent table declares global (shared by every tenant).
+    parents = (
+        sql.SQL("(select * from {} where not {})").format(_ident(parent.name), predicate(parent.global_rows))
+        if parent.global_rows
+        else _ident(parent.name)
+    )
     rows = sql.SQL("{} t join {} p on {} where t.{} is distinct from p.{}").format(
-        _ident(child.name), _ident(parent.name), join, sql.Identifier(child.key), sql.Identifier(parent.key)
+        _ident(child.name), parents, join, sql.Identifier(child.key), sql.Identifier(parent.key)
     )
     example = sql.SQL(
         "{} || ' (' || coalesce(t.{}::text, 'NULL') || ' vs parent ' || coalesce(p.{}::text, 'NULL') || ')'"
@@ -210,30 +264,34 @@ class Counts:
     memberships: int
     active_memberships: int
     tenants_with_members: int
+    # Lazy migration: users who signed in since the deploy (the migrated ones).
+    signed_in: int | None = None
 
     def __str__(self) -> str:
         personal = f" ({self.personal_workspaces} personal)" if self.personal_workspaces is not None else ""
+        signed_in = f" ({self.signed_in} signed in since the deploy)" if self.signed_in is not None else ""
         return (
-            f"users {self.users}, tenants {self.tenants}{personal}, memberships {self.memberships} "
+            f"users {self.users}{signed_in}, tenants {self.tenants}{personal}, memberships {self.memberships} "
             f"({self.active_memberships} active), tenants with an active member {self.tenants_with_members}"
         )
 
 
 def counts(conn: Conn, model: TenancyModel) -> Counts:
-    cfg, m = model.config, model.config.membership
-    owner = cfg.personal_workspace.owner_column
-    personal = (
-        sql.SQL("(select count(*) from {} where {} is not null)").format(
-            _ident(model.tenant_table), sql.Identifier(owner)
+    m = model.config.membership
+    source = personal_workspaces(model)
+    personal = sql.SQL("(select count(*) from {} p)").format(source) if source is not None else sql.SQL("null::bigint")
+    signed_in = (
+        sql.SQL("(select count(*) from {} u where {})").format(
+            _ident(model.user_table), model.signed_in_since_deploy("u")
         )
-        if owner
+        if model.lazy_migration
         else sql.SQL("null::bigint")
     )
     row = conn.execute(
         sql.SQL(
             "select (select count(*) from {users}), (select count(*) from {tenants}), {personal}, "
             "(select count(*) from {members} m), (select count(*) from {members} m where {active}), "
-            "(select count(distinct m.{mtenant}) from {members} m where {active})"
+            "(select count(distinct m.{mtenant}) from {members} m where {active}), {signed_in}"
         ).format(
             users=_ident(model.user_table),
             tenants=_ident(model.tenant_table),
@@ -241,6 +299,7 @@ def counts(conn: Conn, model: TenancyModel) -> Counts:
             members=_ident(model.membership_table),
             active=_active(model),
             mtenant=sql.Identifier(m.tenant_column),
+            signed_in=signed_in,
         )
     ).fetchone()
     assert row is not None
@@ -248,13 +307,17 @@ def counts(conn: Conn, model: TenancyModel) -> Counts:
 
 
 def count_mismatches(found: Counts, model: TenancyModel) -> list[str]:
-    """The runbook's migration success indicators: organizations created = users, memberships = organizations."""
+    """The runbook's migration success indicators: organizations created = users (a lazy migration:
+    = unique users signing in since the deploy), memberships = organizations."""
     problems = []
     personal = found.personal_workspaces
-    if personal is not None and model.config.integrity.workspace_per_user and personal != found.users:
-        problems.append(
-            f"personal workspaces created ({personal}) != users ({found.users}): {found.users - personal} missing"
-        )
+    if personal is not None and model.workspace_per_user:
+        lazy = found.signed_in is not None
+        expected = found.signed_in if found.signed_in is not None else found.users
+        who = "users signed in since the deploy" if lazy else "users"
+        if personal != expected:
+            gap = f"{expected - personal} missing" if personal < expected else f"{personal - expected} too many"
+            problems.append(f"personal workspaces created ({personal}) != {who} ({expected}): {gap}")
     if found.tenants_with_members != found.tenants:
         problems.append(
             f"tenants with an active membership ({found.tenants_with_members}) != tenants ({found.tenants})"

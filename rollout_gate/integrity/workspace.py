@@ -28,6 +28,7 @@ from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.tenancy import TenancyModel
 from rollout_gate.config.models import DatabaseTimeouts
 from rollout_gate.errors import HarnessError
+from rollout_gate.integrity import invariants
 from rollout_gate.isolation.impersonation import Impersonator
 from rollout_gate.isolation.rowgen import fresh_value
 
@@ -73,8 +74,8 @@ def create_user(conn: Conn, model: TenancyModel, prefix: str) -> str:
 
 def call(conn: Conn, model: TenancyModel, user: str) -> str | None:
     """Call the function for `user` as the configured caller; returns what it returned, as text."""
-    cfg = model.config.personal_workspace
-    assert cfg.function is not None
+    cfg = model.personal_workspace
+    assert cfg is not None and cfg.function is not None
     fn = qualify(cfg.function)
     user_type = model.table(model.user_table).columns[model.config.user_key].type
     impersonator = Impersonator(model.config.impersonation)
@@ -89,31 +90,36 @@ def call(conn: Conn, model: TenancyModel, user: str) -> str | None:
 
 
 def workspaces_of(conn: Conn, model: TenancyModel, user: str) -> tuple[int, int]:
-    """(personal workspaces owned, active owner memberships) of `user`."""
-    cfg, m = model.config, model.config.membership
-    owner = cfg.personal_workspace.owner_column
-    personal = (
-        sql.SQL("(select count(*) from {} where {}::text = %(u)s)").format(
-            model.tenant_table.ident, sql.Identifier(owner)
+    """(personal workspaces owned, active owner memberships of them) of `user`.
+
+    Without an owner column to tell personal workspaces apart, every active owner membership of the
+    user counts as one (then the user must own nothing else)."""
+    m = model.config.membership
+    source = invariants.personal_workspaces(model)
+    personal_cfg = model.personal_workspace
+    owner = personal_cfg.owner_column if personal_cfg is not None else None
+    # The user goes in as a literal: a predicate from the environment file may hold a `%`.
+    u = sql.Literal(user)
+    mine = (
+        sql.SQL("(select p.{} from {} p where p.{}::text = {})").format(
+            sql.Identifier(model.config.tenant_table_key), source, sql.Identifier(owner), u
         )
-        if owner
-        else sql.SQL("null::bigint")
+        if source is not None and owner
+        else None
     )
-    active = (
-        sql.SQL(" and {} = {}").format(sql.Identifier(m.status_column), sql.Literal(m.active_value))
-        if m.status_column
-        else sql.SQL("")
-    )
+    personal = sql.SQL("(select count(*) from {} w)").format(mine) if mine is not None else sql.SQL("null::bigint")
+    conditions = [
+        sql.SQL("{}::text = {}").format(sql.Identifier(m.user_column), u),
+        model.has_role(sql.Identifier(m.role_column), m.owner_role),
+    ]
+    if m.status_column:
+        conditions.append(sql.SQL("{} = {}").format(sql.Identifier(m.status_column), sql.Literal(m.active_value)))
+    if mine is not None:
+        conditions.append(sql.SQL("{} in {}").format(sql.Identifier(m.tenant_column), mine))
     row = conn.execute(
-        sql.SQL("select {}, (select count(*) from {} where {}::text = %(u)s and {} = {}{})").format(
-            personal,
-            model.membership_table.ident,
-            sql.Identifier(m.user_column),
-            sql.Identifier(m.role_column),
-            sql.Literal(m.owner_role),
-            active,
-        ),
-        {"u": user},
+        sql.SQL("select {}, (select count(*) from {} where {})").format(
+            personal, model.membership_table.ident, sql.SQL(" and ").join(conditions)
+        )
     ).fetchone()
     assert row is not None
     return (int(row[0]) if row[0] is not None else int(row[1]), int(row[1]))
@@ -198,11 +204,10 @@ def concurrent(
 def _existing_user(conn: Conn, model: TenancyModel) -> str | None:
     m = model.config.membership
     row = conn.execute(
-        sql.SQL("select {}::text from {} where {} = {} order by 1 limit 1").format(
+        sql.SQL("select {}::text from {} where {} order by 1 limit 1").format(
             sql.Identifier(m.user_column),
             model.membership_table.ident,
-            sql.Identifier(m.role_column),
-            sql.Literal(m.owner_role),
+            model.has_role(sql.Identifier(m.role_column), m.owner_role),
         )
     ).fetchone()
     return row[0] if row else None
@@ -218,12 +223,11 @@ def _delete_user(conn: Conn, model: TenancyModel, user: str) -> None:
     cfg, m = model.config, model.config.membership
     with conn.transaction():
         owned = conn.execute(
-            sql.SQL("select {}::text from {} where {}::text = %s and {} = {}").format(
+            sql.SQL("select {}::text from {} where {}::text = %s and {}").format(
                 sql.Identifier(m.tenant_column),
                 model.membership_table.ident,
                 sql.Identifier(m.user_column),
-                sql.Identifier(m.role_column),
-                sql.Literal(m.owner_role),
+                model.has_role(sql.Identifier(m.role_column), m.owner_role),
             ),
             (user,),
         ).fetchall()

@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.integrity, pytest.mark.criterion("personal_workspace_i
 @pytest.fixture
 def workspace_function(rollout_admin_db: psycopg.Connection, rollout_tenancy: TenancyModel) -> str:
     """The target's personal-workspace function, checked to exist."""
-    name = rollout_tenancy.config.personal_workspace.function
+    personal = rollout_tenancy.personal_workspace
+    name = personal.function if personal is not None else None
     if not name:
         pytest.skip("inconclusive: tenancy.personal_workspace.function is not set")
     if not workspace.function_exists(rollout_admin_db, name):

@@ -29,7 +29,8 @@ def test_every_user_has_an_active_membership(
 def test_every_user_has_exactly_one_personal_workspace(
     rollout_admin_db: psycopg.Connection, rollout_tenancy: TenancyModel
 ) -> None:
-    if not rollout_tenancy.config.personal_workspace.owner_column:
+    personal = rollout_tenancy.personal_workspace
+    if personal is None or not personal.owner_column:
         pytest.skip("tenancy.personal_workspace.owner_column is not set: personal workspaces cannot be told apart")
     found = invariants.personal_workspace_problems(
         rollout_admin_db, rollout_tenancy, rollout_tenancy.config.integrity.report_keys

@@ -1,0 +1,61 @@
+"""Small tenancy schemas of our own, in the shapes real models take, on an embedded PostgreSQL.
+
+`Shapes` holds one server for a test module; `database(sql)` makes a fresh database from a schema
+plus data (and a defect, when given) and returns its DSN; `model(dsn, tenancy)` resolves the
+tenancy model from a `tenancy:` mapping as an environment file would write it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollout_gate.catalog import TenancyModel, qualify, read_catalog, resolve_tenancy
+from rollout_gate.config.models import TenancyConfig
+from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
+from rollout_gate.run import RunContext
+from tests.rehearsal import ROOT
+
+
+@dataclass
+class Shapes:
+    info: ClusterInfo
+
+    def database(self, *scripts: str) -> str:
+        name = f"shape_{secrets.token_hex(4)}"
+        with psycopg.connect(self.info.dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        dsn = self.info.dsn(name)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for script in scripts:
+                conn.execute(script)  # type: ignore[arg-type]
+        return dsn
+
+
+@contextmanager
+def shapes_server() -> Iterator[Shapes]:
+    run = RunContext.new()
+    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
+    try:
+        yield Shapes(cluster.ensure_running())
+    finally:
+        cluster.stop()
+
+
+def model(conn: psycopg.Connection[Any], tenancy: dict[str, Any]) -> TenancyModel:
+    """The tenancy model of `tenancy` (an environment file's `tenancy:` block) on the database of `conn`."""
+    config = TenancyConfig.model_validate(tenancy)
+    extra = [qualify(t) for t in (config.user_table, config.tenant_table, config.membership.table)]
+    catalog = read_catalog(conn, config.schemas, extra_tables=extra)
+    return resolve_tenancy(config, catalog)
+
+
+def lines(found: list[Any]) -> list[str]:
+    """Violations as the suite prints them, their examples sorted (a check names the first few, in no order)."""
+    return [str(type(v)(v.table, v.what, v.count, sorted(v.examples))) for v in found]
