@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SecretStr, field_validator
 
 from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
@@ -97,7 +97,57 @@ class MembershipConfig(Strict):
     status_column: str | None = "status"
     active_value: str = "active"
     owner_role: str = "owner"
-    read_only_roles: tuple[str, ...] = ("viewer",)
+
+
+Capability = Literal["read", "write", "manage_memberships", "manage_invitations"]
+CAPABILITIES: tuple[Capability, ...] = ("read", "write", "manage_memberships", "manage_invitations")
+
+
+class RolesConfig(RootModel[dict[str, tuple[Capability, ...]]]):
+    """What each membership role may do (`tenancy.roles`): read/write tenant data, manage memberships/invitations."""
+
+    model_config = ConfigDict(frozen=True)
+    root: dict[str, tuple[Capability, ...]] = Field(
+        default_factory=lambda: {
+            "owner": CAPABILITIES,
+            "admin": CAPABILITIES,
+            "member": ("read", "write"),
+            "viewer": ("read",),
+        }
+    )
+
+    @field_validator("root")
+    @classmethod
+    def _declared(cls, value: dict[str, tuple[Capability, ...]]) -> dict[str, tuple[Capability, ...]]:
+        if not value:
+            raise ValueError("declare at least one role")
+        for role, capabilities in value.items():
+            if len(set(capabilities)) != len(capabilities):
+                raise ValueError(f"role {role} lists a capability twice")
+        return value
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.root)
+
+    def may(self, role: str, capability: Capability) -> bool:
+        return capability in self.root.get(role, ())
+
+    def with_capability(self, capability: Capability) -> list[str]:
+        return [r for r, caps in self.root.items() if capability in caps]
+
+    @property
+    def read_only(self) -> list[str]:
+        """Roles that read tenant data but do not write it (the former `membership.read_only_roles`)."""
+        return [r for r, caps in self.root.items() if "read" in caps and "write" not in caps]
+
+
+class InvitationsConfig(Strict):
+    """The declared way into a tenant besides a manager adding you (`tenancy.invitations`, or `none`)."""
+
+    table: str = "public.invitations"
+    # Called by the invitee; a direct INSERT of one's own membership is never the invitation path.
+    accept_function: str | None = "public.accept_invitation"
 
 
 class PersonalWorkspaceConfig(Strict):
@@ -142,6 +192,9 @@ class TenancyConfig(Strict):
     tenant_table_key: str = "id"
     tenant_key: str = "organization_id"
     membership: MembershipConfig = MembershipConfig()
+    # Capabilities per role (default: the reference's owner/admin/member/viewer) and the invitation path.
+    roles: RolesConfig = RolesConfig()
+    invitations: InvitationsConfig | Literal["none"] = InvitationsConfig()
     personal_workspace: PersonalWorkspaceConfig = PersonalWorkspaceConfig()
     # Tables exempt from isolation (shared reference data, owner-scoped rows).
     global_tables: tuple[str, ...] = ()
