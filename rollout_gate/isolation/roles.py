@@ -188,9 +188,16 @@ class RoleMatrix:
         result = ProbeResult(op, table, str(actor), tenant, status, detail, policies)
         self.run.cells.append(Cell(rule, result))
 
-    def _granted(self, table: TenantTable | str, privilege: str) -> bool:
+    def _settled(self, table: TenantTable | str, command: str) -> str | None:
+        """Why no row can be touched whatever the row: the privilege is not granted, or RLS has no policy for it."""
         name = table.name if isinstance(table, TenantTable) else qualify(table)
-        return privilege in self.model.table(name).privileges.get(self.model.member_role, frozenset())
+        meta, role = self.model.table(name), self.model.member_role
+        if command not in meta.privileges.get(role, frozenset()):
+            return f"not granted to {role}"
+        permissive = [p for p in self.model.catalog.policies_for(name, command, role) if p.permissive]
+        if meta.rls_enabled and (meta.owner != role or meta.rls_forced) and not permissive:
+            return f"no {command} policy for {role}: row level security lets no row through"
+        return None
 
     def _judge(
         self, rule: str, op: str, table: str, actor: Actor, fx: Fixture, key: str,
@@ -228,8 +235,9 @@ class RoleMatrix:
 
     def _read(self, fx: Fixture, actor: Actor, table: TenantTable, rule: str) -> None:
         name = str(table.name)
-        if not self._granted(table, "SELECT"):
-            self._add(rule, "select", name, actor, OK, f"not granted to {self.model.member_role}", fx.tenant)
+        settled = self._settled(table, "SELECT")
+        if settled:
+            self._add(rule, "select", name, actor, OK, settled, fx.tenant)
             return
         meta = self.model.table(table.name)
         others: sql.Composable = sql.SQL("")
@@ -262,8 +270,9 @@ class RoleMatrix:
         target = fx.targets.get(table.name)
         ops = ("update", "delete") if table.is_tenant_table else ("insert", "update", "delete")
         for op in ops:
-            if not self._granted(table, op.upper()):
-                self._add(rule, op, name, actor, OK, f"not granted to {self.model.member_role}", fx.tenant)
+            settled = self._settled(table, op.upper())
+            if settled:
+                self._add(rule, op, name, actor, OK, settled, fx.tenant)
                 continue
             if op == "insert":
                 self._insert(fx, actor, table, capability, rule)
@@ -323,8 +332,10 @@ class RoleMatrix:
         """`actor` sets `column` of its own membership to `value`; a manager doing the same is the control."""
         name = str(self.model.membership_table)
         updatable = self.model.table(self.model.membership_table).updatable_columns.get(self.model.member_role, ())
-        if column not in updatable:
-            self._add(rule, op, name, actor, OK, f"{column} not updatable by {self.model.member_role}", fx.tenant)
+        settled = self._settled(name, "UPDATE")
+        if settled or column not in updatable:
+            why = settled or f"{column} not updatable by {self.model.member_role}"
+            self._add(rule, op, name, actor, OK, why, fx.tenant)
             return
         own = fx.memberships.get(actor.user_id)
         if own is None:
@@ -354,8 +365,9 @@ class RoleMatrix:
 
     def _self_join(self, fx: Fixture, actor: Actor) -> None:
         name = str(self.model.membership_table)
-        if not self._granted(name, "INSERT"):
-            self._add(ESCALATION, "self_join", name, actor, OK, f"not granted to {self.model.member_role}", fx.tenant)
+        settled = self._settled(name, "INSERT")
+        if settled:
+            self._add(ESCALATION, "self_join", name, actor, OK, settled, fx.tenant)
             return
         check = fx.membership.exists_query()
 
