@@ -20,7 +20,7 @@ from rollout_gate.catalog.model import Catalog, Column, ForeignKey, Table
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.catalog.read import RoleGrants, read_catalog
 from rollout_gate.config.errors import ConfigError
-from rollout_gate.config.models import ResolvedMembership, ResolvedTenancy, TenancyConfig
+from rollout_gate.config.models import CAPABILITIES, ResolvedMembership, ResolvedTenancy, TenancyConfig
 
 # A user table is named like one; join tables that point at another such table (account_user) are not.
 _USER_LIKE = re.compile(r"(^|_)(users?|people|persons?|identities|logins?)($|_)", re.I)
@@ -29,6 +29,7 @@ _ROLE_NAMES = ("role", "roles", "access", "access_level", "permission", "permiss
 _STATUS_NAMES = ("status", "state", "membership_status", "member_status")
 _ACTIVE_WORDS = ("active", "accepted", "enabled", "approved", "joined", "confirmed")
 _OWNER_WORDS = ("owner", "primary_owner", "account_owner", "org_owner", "organization_owner", "team_owner")
+_ADMIN_WORDS = ("admin", "administrator", "manager", "maintainer")
 _READ_ONLY_WORDS = ("viewer", "reader", "read_only", "readonly", "read", "guest", "observer")
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 _JWT_SOURCES = ("auth.uid()", "auth.jwt()", "request.jwt.claims")
@@ -36,7 +37,6 @@ _JWT_SOURCES = ("auth.uid()", "auth.jwt()", "request.jwt.claims")
 REQUIRED_KEYS = (
     "user_table", "user_key", "tenant_table", "tenant_table_key", "tenant_key", "membership.table",
     "membership.user_column", "membership.tenant_column", "membership.role_column", "membership.owner_role",
-    "membership.read_only_roles",
 )  # fmt: skip
 OPTIONAL_KEYS = ("membership.status_column", "personal_workspace.function", "personal_workspace.owner_column")
 
@@ -380,23 +380,21 @@ def _membership_values(d: Discovery, catalog: Catalog, config: TenancyConfig | N
             source = f"{kind}; values from {source}: {', '.join(d.role_values)}"
     else:
         source = ""
-    for key, words, many in (("membership.owner_role", _OWNER_WORDS, False),
-                             ("membership.read_only_roles", _READ_ONLY_WORDS, True)):  # fmt: skip
-        given, value = _given(config, key)
-        if given:
-            d.add(Guess(key, value, "set in the environment", given=True))
-        elif not d.role_values:
-            d.add(Guess(key, None, source or "needs the role column", looked=bool(source)))
+    key = "membership.owner_role"
+    given, value = _given(config, key)
+    if given:
+        d.add(Guess(key, value, "set in the environment", given=True))
+    elif not d.role_values:
+        d.add(Guess(key, None, source or "needs the role column", looked=bool(source)))
+    else:
+        picked = [v for v in d.role_values if v.lower() in _OWNER_WORDS]
+        if len(picked) == 1:
+            d.add(Guess(key, picked[0], source))
+        elif picked:
+            d.add(_tie(key, picked, "are both named like an owner"))
         else:
-            picked = [v for v in d.role_values if v.lower() in words]
-            if many:
-                d.add(Guess(key, tuple(picked), f"{source} (read-only: the values named like {'/'.join(words[:3])})"))
-            elif len(picked) == 1:
-                d.add(Guess(key, picked[0], source))
-            elif picked:
-                d.add(_tie(key, picked, "are both named like an owner"))
-            else:
-                d.add(Guess(key, None, f"{source}; none is named like an owner"))
+            d.add(Guess(key, None, f"{source}; none is named like an owner"))
+    _roles(d, config, source)
     _named_column(d, config, "membership.status_column", table, _is_status_column, "status (status, state)")
     status = d.value("membership.status_column")
     given, value = _given(config, "membership.active_value")
@@ -414,6 +412,31 @@ def _membership_values(d: Discovery, catalog: Catalog, config: TenancyConfig | N
             d.add(_tie("membership.active_value", picked, "are both named like an active membership"))
         else:
             d.add(Guess("membership.active_value", None, f"{listed}; none is named like {'/'.join(_ACTIVE_WORDS[:3])}"))
+
+
+def _roles(d: Discovery, config: TenancyConfig | None, source: str) -> None:
+    """`tenancy.roles` from the role values the catalog lists: the owner and admin-like values manage,
+    read-only-named values only read, every other value reads and writes (the reference's own split)."""
+    if config is not None and "roles" in config.model_fields_set:
+        d.add(Guess("roles", dict(config.roles.root), "set in the environment", given=True))
+        return
+    if not d.role_values:
+        d.add(Guess("roles", None, f"{source or 'needs the role column'}: the default roles apply", looked=False))
+        return
+    owner = d.value("membership.owner_role")
+    roles: dict[str, list[str]] = {}
+    for value in d.role_values:
+        if value == owner or value.lower() in _ADMIN_WORDS:
+            roles[value] = list(CAPABILITIES)
+        elif value.lower() in _READ_ONLY_WORDS:
+            roles[value] = ["read"]
+        else:
+            roles[value] = ["read", "write"]
+    why = (
+        f"{source}: the owner and {'/'.join(_ADMIN_WORDS[:2])} manage, {'/'.join(_READ_ONLY_WORDS[:3])} only read, "
+        "the others read and write; check this against your policies"
+    )
+    d.add(Guess("roles", roles, why))
 
 
 def _personal_workspace(d: Discovery, catalog: Catalog, config: TenancyConfig | None, user: QualifiedName | None,
@@ -576,6 +599,9 @@ def complete(config: TenancyConfig, catalog: Catalog) -> tuple[ResolvedTenancy, 
             _set(data, key, guess.value)
         elif guess.ambiguous or required:
             problems.append(f"tenancy.{key}: not set and not discoverable: {guess.evidence}")
+    roles = found.guesses.get("roles")
+    if roles is not None and roles.found and not roles.given:
+        data["roles"] = roles.value
     if problems:
         fields = {name: getattr(config, name) for name in type(config).model_fields}
         fields["membership"] = ResolvedMembership.model_construct(**dict(config.membership))

@@ -36,7 +36,7 @@ _WIDTH = 116
 _LAYOUT: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("user_table", "user_key", "tenant_table", "tenant_table_key", "tenant_key")),
     ("membership", ("table", "user_column", "tenant_column", "role_column", "status_column", "active_value",
-                    "owner_role", "read_only_roles")),
+                    "owner_role")),
     ("personal_workspace", ("function", "owner_column")),
     ("invitations", ("table", "accept_function")),
     ("impersonation", ("mode", "setting", "setting_value", "role", "anon_role")),
@@ -174,6 +174,8 @@ def render(found: Discovery, schemas: Sequence[str]) -> str:
         lines += body
         if not section and found.tenant_keys:
             lines += _tenant_keys(found)
+        if section == "membership" and (roles := found.guesses.get("roles")) is not None and roles.found:
+            lines += _entry(roles, "roles", "  ", supported=True)
     lines.append(
         "  # probes.ownership_allow / probes.definer_allow: review what your app does by design before listing any."
     )

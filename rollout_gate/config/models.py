@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, SecretStr, field_validator, model_validator
 
 from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
@@ -123,7 +123,57 @@ class MembershipConfig(Strict):
     status_column: str | None = None
     active_value: str | None = None
     owner_role: str | None = None
-    read_only_roles: tuple[str, ...] | None = None
+
+
+Capability = Literal["read", "write", "manage_memberships", "manage_invitations"]
+CAPABILITIES: tuple[Capability, ...] = ("read", "write", "manage_memberships", "manage_invitations")
+
+
+class RolesConfig(RootModel[dict[str, tuple[Capability, ...]]]):
+    """What each membership role may do (`tenancy.roles`): read/write tenant data, manage memberships/invitations."""
+
+    model_config = ConfigDict(frozen=True)
+    root: dict[str, tuple[Capability, ...]] = Field(
+        default_factory=lambda: {
+            "owner": CAPABILITIES,
+            "admin": CAPABILITIES,
+            "member": ("read", "write"),
+            "viewer": ("read",),
+        }
+    )
+
+    @field_validator("root")
+    @classmethod
+    def _declared(cls, value: dict[str, tuple[Capability, ...]]) -> dict[str, tuple[Capability, ...]]:
+        if not value:
+            raise ValueError("declare at least one role")
+        for role, capabilities in value.items():
+            if len(set(capabilities)) != len(capabilities):
+                raise ValueError(f"role {role} lists a capability twice")
+        return value
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.root)
+
+    def may(self, role: str, capability: Capability) -> bool:
+        return capability in self.root.get(role, ())
+
+    def with_capability(self, capability: Capability) -> list[str]:
+        return [r for r, caps in self.root.items() if capability in caps]
+
+    @property
+    def read_only(self) -> list[str]:
+        """Roles that read tenant data but do not write it (the former `membership.read_only_roles`)."""
+        return [r for r, caps in self.root.items() if "read" in caps and "write" not in caps]
+
+
+class InvitationsConfig(Strict):
+    """The declared way into a tenant besides a manager adding you (`tenancy.invitations`, or `none`)."""
+
+    table: str = "public.invitations"
+    # Called by the invitee; a direct INSERT of one's own membership is never the invitation path.
+    accept_function: str | None = "public.accept_invitation"
 
 
 class PersonalWorkspaceConfig(Strict):
@@ -199,6 +249,10 @@ class TenancyConfig(Strict):
     tenant_table_key: str | None = None
     tenant_key: str | None = None
     membership: MembershipConfig = MembershipConfig()
+    # Capabilities per role (default: the reference's owner/admin/member/viewer; left out on a schema whose
+    # role values the catalog lists: derived from them, see rollout_gate/catalog/discover.py) and the invitation path.
+    roles: RolesConfig = RolesConfig()
+    invitations: InvitationsConfig | Literal["none"] = InvitationsConfig()
     # `none` in the file (None here): the model has no personal workspaces (their checks are not applicable).
     personal_workspace: PersonalWorkspaceConfig | None = PersonalWorkspaceConfig()
     # Tables exempt from isolation (shared reference data, owner-scoped rows).
@@ -238,7 +292,6 @@ class ResolvedMembership(MembershipConfig):
     tenant_column: str
     role_column: str
     owner_role: str
-    read_only_roles: tuple[str, ...]
 
 
 class ResolvedTenancy(TenancyConfig):

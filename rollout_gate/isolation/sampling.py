@@ -40,7 +40,7 @@ def sample_members(conn: psycopg.Connection[Any], model: TenancyModel, size: int
     ids = {
         "members": model.membership_table.ident, "tenant": sql.Identifier(m.tenant_column),
         "user": sql.Identifier(m.user_column), "role": sql.Identifier(m.role_column), "active": active,
-        "owner": sql.Literal(m.owner_role), "readonly": sql.Literal(list(m.read_only_roles)),
+        "owner": sql.Literal(m.owner_role), "readonly": sql.Literal(cfg.roles.read_only),
     }  # fmt: skip
     candidates = conn.execute(
         sql.SQL(

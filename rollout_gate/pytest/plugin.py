@@ -32,6 +32,7 @@ pytest_plugins = [
     "rollout_gate.fixtures.api",
     "rollout_gate.fixtures.mail",
     "rollout_gate.fixtures.tenants",
+    "rollout_gate.fixtures.role_matrix",
     "rollout_gate.fixtures.browser",
     "rollout_gate.fixtures.load",
     "rollout_gate.fixtures.watch",

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 REFERENCE_KEYS = (
     "user_table", "user_key", "tenant_table", "tenant_table_key", "tenant_key", "membership.table",
     "membership.user_column", "membership.tenant_column", "membership.role_column", "membership.status_column",
-    "membership.active_value", "membership.owner_role", "membership.read_only_roles", "personal_workspace.function",
+    "membership.active_value", "membership.owner_role", "roles", "personal_workspace.function",
     "personal_workspace.owner_column",
 )  # fmt: skip
 
@@ -91,7 +91,9 @@ def test_the_accounts_model_is_discovered(models: Models) -> None:
         "tenant_key": "account_id", "membership.table": "app.account_user", "membership.user_column": "app_user_id",
         "membership.tenant_column": "account_id", "membership.role_column": "access",
         "membership.status_column": None, "membership.active_value": None, "membership.owner_role": "owner",
-        "membership.read_only_roles": ("reader",), "personal_workspace.function": "app.ensure_account",
+        "roles": {"owner": ["read", "write", "manage_memberships", "manage_invitations"], "editor": ["read", "write"],
+                  "reader": ["read"]},
+        "personal_workspace.function": "app.ensure_account",
         "personal_workspace.owner_column": "owner_user_id",
     }  # fmt: skip
     # account_user is named like a user table but references app_users: a join table, not the users.
@@ -126,7 +128,9 @@ def test_a_third_shape_teams_with_array_roles_and_supabase_claims(models: Models
         "tenant_key": "team_id", "membership.table": "public.team_members", "membership.user_column": "member_id",
         "membership.tenant_column": "team_id", "membership.role_column": "roles", "membership.status_column": "state",
         "membership.active_value": "active", "membership.owner_role": "owner",
-        "membership.read_only_roles": ("viewer",), "personal_workspace.function": "public.bootstrap_member",
+        "roles": {"owner": ["read", "write", "manage_memberships", "manage_invitations"], "editor": ["read", "write"],
+                  "viewer": ["read"]},
+        "personal_workspace.function": "public.bootstrap_member",
         "personal_workspace.owner_column": None,
     }  # fmt: skip
     # docs keys its team by another column: reported as a per-table override, not dropped.
@@ -170,7 +174,6 @@ def test_a_key_that_cannot_be_discovered_is_one_problem_line_naming_it(models: M
     assert resolved.membership.role_column == "title"
     assert problems == [
         "tenancy.membership.owner_role: not set and not discoverable: app.account_user has no column title",
-        "tenancy.membership.read_only_roles: not set and not discoverable: app.account_user has no column title",
     ]
     model = resolve_tenancy(config, catalog)
     assert model.problems == problems

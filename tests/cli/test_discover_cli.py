@@ -117,7 +117,7 @@ def test_the_accounts_block_names_its_setting_and_roles(
     config = loaded_tenancy(tmp_path, result.stdout)
     assert (config.impersonation.mode, config.impersonation.setting) == ("setting", "app.user_id")
     assert (config.impersonation.role, config.impersonation.anon_role) == (models.member, models.anon)
-    assert config.membership.read_only_roles == ("reader",) and config.membership.status_column is None
+    assert config.roles.read_only == ["reader"] and config.membership.status_column is None
     assert "status_column" in config.membership.model_fields_set  # written out as null: there is none
 
 

@@ -248,3 +248,65 @@ ISOLATION = [
         (Catch("rls_coverage", RLS_POLICIES, ("public.project_count(org uuid)", "executable by anon"), "isolation"),),
     ),
 ]
+
+# Role rules in the database (db_role_rules): policy-only defects the reference app's API would hide.
+DB_READ_ONLY = "test_read_only_roles_cannot_write_tenant_data[declared]"
+DB_ESCALATION = "test_nobody_raises_their_own_role_or_joins_a_tenant_uninvited"
+DB_INACTIVE = "test_inactive_members_and_non_members_get_nothing"
+DB_MANAGE = "test_only_managers_manage_memberships_and_invitations"
+DB_ROLE_TESTS = (DB_READ_ONLY, DB_MANAGE, DB_ESCALATION, DB_INACTIVE)
+
+ROLES = [
+    Defect(
+        "viewer_can_update_db",
+        (
+            Catch(
+                "db_role_rules",
+                DB_READ_ONLY,
+                ("public.clients: UPDATE as viewer (user", "stored a new version of id=", "clients_update_writers"),
+                "isolation",
+            ),
+        ),
+        passes=(DB_MANAGE, DB_ESCALATION, DB_INACTIVE, READS, WRITES, BLIND),
+    ),
+    Defect(
+        "self_join_any_org",
+        (
+            Catch(
+                "db_role_rules",
+                DB_ESCALATION,
+                ("public.memberships: SELF_JOIN as non-member (user", "stored a membership of its own in",
+                 "memberships_insert_self"),
+                "isolation",
+            ),
+        ),
+        passes=(DB_READ_ONLY, DB_MANAGE, DB_INACTIVE, READS, WRITES, BLIND),
+    ),
+    Defect(
+        "member_raises_own_role",
+        (
+            Catch(
+                "db_role_rules",
+                DB_ESCALATION,
+                ("public.memberships: RAISE_ROLE as member (user", "RAISE_ROLE as viewer (user",
+                 "stored role = owner in its own membership", "memberships_update_self"),
+                "isolation",
+            ),
+        ),
+        passes=(DB_READ_ONLY, DB_MANAGE, DB_INACTIVE, READS, WRITES, BLIND),
+    ),
+    Defect(
+        "suspended_member_keeps_access",
+        (
+            Catch(
+                "db_role_rules",
+                DB_INACTIVE,
+                ("public.clients: SELECT as inactive owner (user", "saw rows of tenant",
+                 "public.memberships: REACTIVATE as inactive owner", "stored status = active in its own membership",
+                 "public.invitations: INSERT as inactive owner"),
+                "isolation",
+            ),
+        ),
+        passes=(DB_READ_ONLY, DB_MANAGE, DB_ESCALATION, READS, WRITES, BLIND),
+    ),
+]
