@@ -599,6 +599,8 @@ def complete(config: TenancyConfig, catalog: Catalog) -> tuple[ResolvedTenancy, 
             _set(data, key, guess.value)
         elif guess.ambiguous or required:
             problems.append(f"tenancy.{key}: not set and not discoverable: {guess.evidence}")
+    if data["personal_workspace"] is None:
+        data["personal_workspace"] = "none"  # as the file wrote it: the validator reads only the word as none
     roles = found.guesses.get("roles")
     if roles is not None and roles.found and not roles.given:
         data["roles"] = roles.value

@@ -57,7 +57,8 @@ def test_the_reference_schema_is_discovered_to_the_names_local_yaml_writes(model
     found = discover(models.catalog("reference", ["public"]))
     expected = {key: _value(local, key) for key in REFERENCE_KEYS}
     assert expected["user_key"] is expected["tenant_table_key"] is None  # local.yaml leaves the keys out: both id
-    expected.update(user_key="id", tenant_table_key="id")
+    # The reference's roles are discovered from its CHECK: the same capabilities local.yaml gets by default.
+    expected.update(user_key="id", tenant_table_key="id", roles={r: list(c) for r, c in local.roles.root.items()})
     assert {key: found.value(key) for key in REFERENCE_KEYS} == expected
     assert found.value("invitations.table") == "public.invitations"
     assert found.value("invitations.accept_function") == "public.accept_invitation"

@@ -82,6 +82,8 @@ GROUPS_TENANCY: dict[str, Any] = {
         "tenant_column": "group_id",
         "role_column": "roles",
         "status_column": None,
+        # A text[] column lists no values in the catalog: the owner role cannot be discovered.
+        "owner_role": "owner",
     },
     "personal_workspace": "none",
 }
@@ -174,6 +176,8 @@ CATALOG_TENANCY: dict[str, Any] = {
     "tenant_keys": {"public.invoices": "org_id"},
     "global_rows": {"public.tags": "organization_id is null", "public.templates": "scope = 'global'"},
     "personal_workspace": "none",
+    # Plain text role and status columns list no values in the catalog: named, not discovered.
+    "membership": {"owner_role": "owner", "active_value": "active"},
 }
 
 
@@ -398,7 +402,7 @@ LAZY_TENANCY: dict[str, Any] = {
     "tenant_table": "app.orgs",
     "tenant_key": "org_id",
     "schemas": ["app"],
-    "membership": {"table": "app.members", "tenant_column": "org_id", "status_column": None},
+    "membership": {"table": "app.members", "tenant_column": "org_id", "status_column": None, "owner_role": "owner"},
     "personal_workspace": {"function": None, "owner_column": "personal_owner_id"},
     "migration": {
         "mode": "lazy", "deployed_at": "2025-06-01T00:00:00Z", "signed_in_column": "last_sign_in_at",

@@ -45,7 +45,8 @@ tenancy:
   tenant_table: app.groups
   tenant_key: group_id
   schemas: [app]
-  membership: {{table: app.group_members, tenant_column: group_id, role_column: roles, status_column: null}}
+  membership: {{table: app.group_members, tenant_column: group_id, role_column: roles, status_column: null,
+               owner_role: owner}}
 {declarations}
 safety:
   allow_writes: true

@@ -51,9 +51,12 @@ def shapes_server() -> Iterator[Shapes]:
 def model(conn: psycopg.Connection[Any], tenancy: dict[str, Any]) -> TenancyModel:
     """The tenancy model of `tenancy` (an environment file's `tenancy:` block) on the database of `conn`."""
     config = TenancyConfig.model_validate(tenancy)
-    extra = [qualify(t) for t in (config.user_table, config.tenant_table, config.membership.table)]
+    extra = [qualify(t) for t in (config.user_table, config.tenant_table, config.membership.table) if t]
     catalog = read_catalog(conn, config.schemas, extra_tables=extra)
-    return resolve_tenancy(config, catalog)
+    found = resolve_tenancy(config, catalog)
+    if found.problems:
+        print("tenancy problems:", *found.problems, sep="\n  ")
+    return found
 
 
 def lines(found: list[Any]) -> list[str]:
