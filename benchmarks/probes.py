@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from rollout_gate.catalog import qualify, read_catalog, resolve_tenancy  # noqa: E402
 from rollout_gate.config import load_environment  # noqa: E402
-from rollout_gate.isolation.probes import run_probes  # noqa: E402
+from rollout_gate.isolation.runner import run_probes  # noqa: E402
 from rollout_gate.isolation.sampling import sample_members  # noqa: E402
 from rollout_gate.local.cluster import EmbeddedCluster  # noqa: E402
 from rollout_gate.local.target import LocalTarget  # noqa: E402
