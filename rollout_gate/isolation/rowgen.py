@@ -133,7 +133,9 @@ def plan_row(
 
     With `actor` None (the anonymous role) user columns keep the template's values. `variant` 1 makes
     the other choice where one was made: a nullable unique column the template fills becomes NULL
-    (variant 0: fresh), a nullable unique user column becomes the outsider (variant 0: NULL).
+    (variant 0: fresh), a nullable unique user column becomes the outsider (variant 0: NULL), and a
+    user column the template leaves NULL stays NULL or its default (variant 0: the actor, as a member
+    writing its own row names itself).
     """
     meta = model.table(table.name)
     user_columns = set(model.user_columns(table.name))
@@ -160,7 +162,7 @@ def plan_row(
                     values[name] = outsider
             elif actor is None:
                 values[name] = template.get(name)
-            elif template.get(name) is None and not column.not_null:
+            elif template.get(name) is None and not column.not_null and variant == 1:
                 if not column.has_default:
                     values[name] = None  # else its default decides (e.g. `default auth.uid()`)
             else:
