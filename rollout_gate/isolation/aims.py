@@ -55,7 +55,7 @@ class Aim:
         """Why there is nothing to aim at (own side first)."""
         side = "own" if not self.own else "other"
         base = "the member's tenant has no rows here" if side == "own" else "no other tenant has rows here"
-        return f"{base} ({self.not_created[side]})" if side in self.not_created else base
+        return f"{base}; {self.not_created[side]}" if side in self.not_created else base
 
 
 def prepare(ctx: Context, member: Member, others: list[Member]) -> list[Aim]:
@@ -90,36 +90,74 @@ def parents_first(model: TenancyModel) -> list[TenantTable]:
 def _aim(ctx: Context, table: TenantTable, member: Member, preferred: list[Member]) -> Aim:
     meta = ctx.model.table(table.name)
     aim = Aim(table, meta.columns[table.key].type, own_tenant=member.tenant_id)
-    aim.own, aim.own_keys = _pick(ctx.conn, meta, table, member.tenant_id, 2)
-    if not aim.own and ctx.writes and not table.is_tenant_table:
+    picked = _pick(ctx.conn, meta, table, member, preferred)
+    creatable = ctx.writes and not table.is_tenant_table
+    if creatable and not picked.own:
         _create(ctx, aim, meta, "own", member.tenant_id, member.user_id)
-        aim.own, aim.own_keys = _pick(ctx.conn, meta, table, member.tenant_id, 2)
-    aim.other_tenant = _other_tenant(ctx.conn, table, aim.key_type, member, preferred)
-    if aim.other_tenant is None and preferred and ctx.writes and not table.is_tenant_table:
-        target = preferred[0]
-        if _create(ctx, aim, meta, "other", target.tenant_id, target.user_id):
-            aim.other_tenant = target.tenant_id
+    if creatable and picked.other_tenant is None and preferred:
+        _create(ctx, aim, meta, "other", preferred[0].tenant_id, preferred[0].user_id)
+    if aim.created:
+        picked = _pick(ctx.conn, meta, table, member, preferred)
+    if not ctx.writes and not table.is_tenant_table:
+        for side, missing in (("own", not picked.own), ("other", picked.other_tenant is None)):
+            if missing:
+                aim.not_created[side] = "writes are forbidden here, so no probe row is created"
+    aim.own, aim.own_keys, aim.other_tenant = picked.own, picked.own_keys, picked.other_tenant
     if aim.other_tenant is not None:
-        aim.other, aim.other_keys = _pick(ctx.conn, meta, table, aim.other_tenant, 3)
+        aim.other, aim.other_keys = picked.other, picked.other_keys
     if aim.own and aim.other:
-        rows = sql.SQL("select coalesce(jsonb_agg(to_jsonb(t)), '[]')::text from {} t where ctid = any(%s::tid[])")
-        aim.own_rows = _one(ctx.conn, rows.format(table.name.ident), (aim.own,))
-        aim.other_rows = _one(ctx.conn, rows.format(table.name.ident), (aim.other,))
-    if aim.own:
-        aim.own_locate = _locate(ctx.conn, meta, aim.own[0])
+        aim.own_rows, aim.other_rows = json.dumps(picked.own_rows), json.dumps(picked.other_rows)
+    if aim.own and meta.primary_key and all(picked.own_rows[0].get(c) is not None for c in meta.primary_key):
+        where = sql.SQL(" and ").join(
+            sql.SQL("{} = %s::{}").format(sql.Identifier(c), sql.SQL(meta.columns[c].type)) for c in meta.primary_key
+        )
+        aim.own_locate = where, [_text(picked.own_rows[0][c]) for c in meta.primary_key]
     if ctx.writes and aim.own:
-        _plan(ctx, aim, member)
+        _plan(ctx, aim, member, picked.own_rows)
     return aim
 
 
+@dataclass
+class _Picked:
+    own: list[str]
+    own_keys: list[str]
+    own_rows: list[dict[str, Any]]
+    other_tenant: str | None
+    other: list[str]
+    other_keys: list[str]
+    other_rows: list[dict[str, Any]]
+
+
+# One round trip per table: two of the member's rows, the other tenant (a sampled one where it has
+# rows, else any other), three of its rows; each as (ctid, primary key text, row as JSON).
+_PICK = """
+with own as (select ctid::text as c, {pk} as k, to_jsonb(t) as j from {t} t where {key} = %(tenant)s::{typ} limit 2),
+pick as (select coalesce(
+    (select x from unnest(%(preferred)s::text[]) with ordinality u(x, i)
+      where exists (select 1 from {t} where {key} = x::{typ}) order by i limit 1),
+    (select {key}::text from {t} where {key} is not null and not ({key} = any(%(mine)s::{typ}[])) limit 1)) as x),
+other as (select ctid::text as c, {pk} as k, to_jsonb(t) as j from {t} t
+          where {key} = (select x::{typ} from pick) limit 3)
+select array(select c from own), array(select k from own), coalesce((select jsonb_agg(j) from own), '[]'),
+       (select x from pick), array(select c from other), array(select k from other),
+       coalesce((select jsonb_agg(j) from other), '[]')
+"""
+
+
 def _pick(
-    conn: psycopg.Connection[Any], meta: Table, table: TenantTable, tenant: str, n: int
-) -> tuple[list[str], list[str]]:
-    query = sql.SQL("select ctid::text, {} from {} t where {} = %s::{} limit %s").format(
-        key_text(meta), table.name.ident, sql.Identifier(table.key), sql.SQL(meta.columns[table.key].type)
+    conn: psycopg.Connection[Any], meta: Table, table: TenantTable, member: Member, preferred: list[Member]
+) -> _Picked:
+    query = sql.SQL(_PICK).format(
+        pk=key_text(meta), t=table.name.ident, key=sql.Identifier(table.key), typ=sql.SQL(meta.columns[table.key].type)
     )
-    rows = conn.execute(query, (tenant, n)).fetchall()
-    return [r[0] for r in rows], [r[1] for r in rows]
+    params = {"tenant": member.tenant_id, "preferred": [o.tenant_id for o in preferred], "mine": list(member.tenants)}
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return _Picked(*row)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def key_text(meta: Table, alias: str = "t") -> sql.Composable:
@@ -133,36 +171,6 @@ def key_text(meta: Table, alias: str = "t") -> sql.Composable:
         for c in meta.primary_key
     ]
     return sql.SQL("concat_ws(', ', {})").format(sql.SQL(", ").join(parts))
-
-
-def _locate(conn: psycopg.Connection[Any], meta: Table, ctid: str) -> tuple[sql.Composed, list[Any]] | None:
-    if not meta.primary_key:
-        return None
-    cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in meta.primary_key)
-    row = conn.execute(
-        sql.SQL("select {} from {} where ctid = %s::tid").format(cols, meta.name.ident), (ctid,)
-    ).fetchone()
-    if row is None:
-        return None
-    where = sql.SQL(" and ").join(
-        sql.SQL("{} = %s::{}").format(sql.Identifier(c), sql.SQL(meta.columns[c].type)) for c in meta.primary_key
-    )
-    return where, list(row)
-
-
-def _other_tenant(
-    conn: psycopg.Connection[Any], table: TenantTable, key_type: str, member: Member, preferred: list[Member]
-) -> str | None:
-    t, key, typ = table.name.ident, sql.Identifier(table.key), sql.SQL(key_type)
-    row = conn.execute(
-        sql.SQL(
-            "select coalesce((select x from unnest(%s::text[]) with ordinality u(x, i) "
-            "where exists (select 1 from {t} where {key} = x::{typ}) order by i limit 1), "
-            "(select {key}::text from {t} where {key} is not null and not ({key} = any(%s::{typ}[])) limit 1))"
-        ).format(t=t, key=key, typ=typ),
-        ([o.tenant_id for o in preferred], list(member.tenants)),
-    ).fetchone()
-    return row[0] if row else None
 
 
 def _create(ctx: Context, aim: Aim, meta: Table, side: str, tenant: str, actor: str) -> bool:
@@ -190,12 +198,8 @@ def _create(ctx: Context, aim: Aim, meta: Table, side: str, tenant: str, actor: 
     return False
 
 
-def _plan(ctx: Context, aim: Aim, member: Member) -> None:
+def _plan(ctx: Context, aim: Aim, member: Member, templates: list[dict[str, Any]]) -> None:
     """INSERT candidates, from the member's own rows as templates."""
-    got = ctx.conn.execute(
-        sql.SQL("select to_jsonb(t) from {} t where ctid = any(%s::tid[])").format(aim.table.name.ident), (aim.own,)
-    ).fetchall()
-    templates = [r[0] for r in got]
     aim.outsider = ctx.outsider([member.tenant_id, *([aim.other_tenant] if aim.other_tenant else [])])
     if aim.table.is_tenant_table:
         # A new tenant row: nobody's yet, so only the spoofs (its creator) are probed on it.
@@ -228,8 +232,3 @@ def find_outsider(conn: psycopg.Connection[Any], model: TenancyModel, tenants: l
         (tenants,),
     ).fetchone()
     return row[0] if row else None
-
-
-def _one(conn: psycopg.Connection[Any], query: sql.Composed, params: Any) -> str:
-    row = conn.execute(query, params).fetchone()
-    return str(row[0]) if row else "[]"

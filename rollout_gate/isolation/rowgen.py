@@ -128,6 +128,7 @@ def plan_row(
     outsider: str | None,
     overrides: dict[str, Any] | None = None,
     variant: int = 0,
+    parents: dict[str, Any | None] | None = None,
 ) -> RowPlan:
     """A row like `template`, keyed to `tenant` (None for the tenant table itself), written by `actor`.
 
@@ -139,7 +140,8 @@ def plan_row(
     """
     meta = model.table(table.name)
     user_columns = set(model.user_columns(table.name))
-    parents = parent_values(conn, model, table, tenant) if tenant is not None else {}
+    if parents is None:
+        parents = parent_values(conn, model, table, tenant) if tenant is not None else {}
     values: dict[str, Any] = {}
     for name, column in meta.columns.items():
         if column.generated:
@@ -204,11 +206,23 @@ def plan_rows(
     plans: list[tuple[RowPlan, ...]] = []
     errors: list[str] = []
     shapes: dict[int, tuple[tuple[str, bool, bool], ...]] = {}
+    # One lookup of parent rows per tenant, shared by every candidate.
+    parents = {t: parent_values(conn, model, table, t) if t is not None else {} for t in tenants}
     for variant in (0, 1):
         for i, template in enumerate(templates):
             try:
                 plan = tuple(
-                    plan_row(conn, model, table, template, tenant=t, actor=actor, outsider=outsider, variant=variant)
+                    plan_row(
+                        conn,
+                        model,
+                        table,
+                        template,
+                        tenant=t,
+                        actor=actor,
+                        outsider=outsider,
+                        variant=variant,
+                        parents=parents[t],
+                    )
                     for t in tenants
                 )
             except RowError as exc:

@@ -40,7 +40,7 @@ def _aim(ctx: Context, table: TenantTable, tenant: str | None) -> tuple[TenantTa
     meta = ctx.model.table(table.name)
     pick = sql.SQL("select ctid::text, to_jsonb(t), {} from {} t limit 2").format(key_text(meta), table.name.ident)
     rows = ctx.conn.execute(pick).fetchall()
-    why = "the table is empty"
+    why = "the table is empty" + ("" if ctx.writes else "; writes are forbidden here, so no probe row is created")
     if not rows and ctx.writes and tenant is not None and not table.is_tenant_table:
         why = _create(ctx, table, tenant) or why
         rows = ctx.conn.execute(pick).fetchall()
