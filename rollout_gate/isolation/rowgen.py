@@ -1,16 +1,24 @@
 """Build a row an INSERT probe can write: a copy of a real row, re-keyed and made unique.
 
-Starting from a row of the actor's own tenant (read as admin), column by column:
-generated columns are left out; the tenant key becomes the target tenant; references to other
-tenant tables point at a parent row of the target tenant; columns referencing the user table
-become the actor (or, when part of a unique key, a user outside the target tenant, so that e.g. a
-membership row does not collide with the actor's own); primary-key columns with a default are
-left to it; other columns of a unique key get a fresh value (or NULL where allowed). Everything else is
-copied, so CHECK constraints and NOT NULL columns are satisfied the way real data satisfies them.
+Starting from a template row (read as admin), column by column: generated columns are left out; the
+tenant key becomes the target tenant; references to other tenant tables point at a parent row of
+the target tenant; columns referencing the user table become the actor (or, when part of a unique
+key, NULL or a user outside the target tenant, so that e.g. a membership row does not collide with
+the actor's own); primary-key columns get a fresh value where one can be made (so the stored row can
+be read back by its key), else their default; other columns of a unique key get a fresh value where
+the template has one (NULL only where the template is NULL: a CHECK may tie the column to another).
+Everything else is copied, so CHECK constraints and NOT NULL columns are satisfied the way real data
+satisfies them. `plan_rows` returns candidates (several templates, and a variant for each choice
+made above) in the order the probes try them.
+
+A table with no row at all gets a template from its catalog (`synth_template`): defaults where there
+are, NULL where allowed, else a value of the column's type that its own CHECK constraints or enum
+labels allow.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +32,9 @@ from rollout_gate.catalog.tenancy import TenancyModel, TenantTable
 
 _INTEGER_TYPES = ("bigint", "integer", "smallint")
 _TEXT_TYPES = ("text", "character varying", "citext")
+_LITERAL = re.compile(r"'((?:[^']|'')*)'::")
+# Most candidate rows the probes try before giving up (each a control statement).
+MAX_CANDIDATES = 4
 
 
 class RowError(ValueError):
@@ -37,12 +48,29 @@ class RowPlan:
     table: QualifiedName
     values: dict[str, Any]
     columns: list[str] = field(default_factory=list)
+    # Primary-key columns (with their types) when the plan sets them all: the stored row is found by them.
+    pk: tuple[tuple[str, str], ...] = ()
 
     def insert(self) -> sql.Composed:
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
         return sql.SQL(
             "insert into {t} ({cols}) select {cols} from jsonb_populate_record(null::{t}, %s::jsonb)"
         ).format(t=self.table.ident, cols=cols)
+
+    def with_value(self, column: str, value: Any) -> RowPlan:
+        values = {**self.values, column: value}
+        return RowPlan(self.table, values, list(values), self.pk)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (", ".join(f"{c}={self.values[c]}" for c, _ in self.pk),) if self.pk else ()
+
+    def locate(self) -> tuple[sql.Composed, list[Any]] | None:
+        """A WHERE clause (and its parameters) finding the written row by its primary key."""
+        if not self.pk:
+            return None
+        where = sql.SQL(" and ").join(sql.SQL("{} = %s::{}").format(sql.Identifier(c), sql.SQL(t)) for c, t in self.pk)
+        return where, [str(self.values[c]) for c, _ in self.pk]
 
 
 def fresh_value(conn: psycopg.Connection[Any], table: Table, column: str) -> Any:
@@ -51,13 +79,14 @@ def fresh_value(conn: psycopg.Connection[Any], table: Table, column: str) -> Any
         return str(uuid.uuid4())
     if type_ in _INTEGER_TYPES:
         row = conn.execute(
-            sql.SQL("select coalesce(max({}), 0) + 1000 + floor(random() * 1000)::int from {}").format(
+            sql.SQL("select coalesce(max({}), 0) + 1000 + floor(random() * 100000)::int from {}").format(
                 sql.Identifier(column), table.name.ident
             )
         ).fetchone()
         return int(row[0]) if row else 1
     if type_ in _TEXT_TYPES or type_.startswith("character varying"):
-        return f"rg-probe-{uuid.uuid4().hex[:12]}"
+        tag = uuid.uuid4().hex[:12]
+        return f"rg-probe-{tag}@example.invalid" if "email" in column else f"rg-probe-{tag}"
     raise RowError(f"cannot make a fresh value for {table.name}.{column} of type {type_}")
 
 
@@ -98,14 +127,21 @@ def plan_row(
     actor: str | None,
     outsider: str | None,
     overrides: dict[str, Any] | None = None,
+    variant: int = 0,
+    parents: dict[str, Any | None] | None = None,
 ) -> RowPlan:
     """A row like `template`, keyed to `tenant` (None for the tenant table itself), written by `actor`.
 
-    With `actor` None (the anonymous role) user columns keep the template's values.
+    With `actor` None (the anonymous role) user columns keep the template's values. `variant` 1 makes
+    the other choice where one was made: a nullable unique column the template fills becomes NULL
+    (variant 0: fresh), a nullable unique user column becomes the outsider (variant 0: NULL), and a
+    user column the template leaves NULL stays NULL or its default (variant 0: the actor, as a member
+    writing its own row names itself).
     """
     meta = model.table(table.name)
     user_columns = set(model.user_columns(table.name))
-    parents = parent_values(conn, model, table, tenant) if tenant is not None else {}
+    if parents is None:
+        parents = parent_values(conn, model, table, tenant) if tenant is not None else {}
     values: dict[str, Any] = {}
     for name, column in meta.columns.items():
         if column.generated:
@@ -116,9 +152,11 @@ def plan_row(
             if parents[name] is None and column.not_null:
                 raise RowError(f"no row of the parent table in tenant {tenant} for {table.name}.{name}")
             values[name] = parents[name]
+        elif name not in template and column.has_default and name not in meta.primary_key:
+            continue  # a synthesized template leaves it to the default (e.g. `invited_by default auth.uid()`)
         elif name in user_columns:
             if name in meta.unique_key_columns:
-                if not column.not_null:
+                if not column.not_null and (variant == 0 or template.get(name) is None):
                     values[name] = None
                 elif outsider is None:
                     raise RowError(f"no user outside tenant {tenant} for {table.name}.{name}")
@@ -126,15 +164,120 @@ def plan_row(
                     values[name] = outsider
             elif actor is None:
                 values[name] = template.get(name)
+            elif template.get(name) is None and not column.not_null and variant == 1:
+                if not column.has_default:
+                    values[name] = None  # else its default decides (e.g. `default auth.uid()`)
             else:
-                values[name] = actor if template.get(name) is not None or column.not_null else None
+                values[name] = actor
         elif name in meta.primary_key:
-            if column.has_default:
-                continue
-            values[name] = fresh_value(conn, meta, name)
+            try:
+                values[name] = fresh_value(conn, meta, name)
+            except RowError:
+                if not column.has_default:
+                    raise
         elif name in meta.unique_key_columns:
-            values[name] = None if not column.not_null else fresh_value(conn, meta, name)
+            nullable = not column.not_null
+            if nullable and (template.get(name) is None or variant == 1):
+                values[name] = None
+            else:
+                values[name] = fresh_value(conn, meta, name)
         else:
             values[name] = template.get(name)
     values.update(overrides or {})
-    return RowPlan(table.name, values, list(values))
+    pk = tuple((c, meta.columns[c].type) for c in meta.primary_key)
+    return RowPlan(table.name, values, list(values), pk if all(c in values for c, _ in pk) else ())
+
+
+def plan_rows(
+    conn: psycopg.Connection[Any],
+    model: TenancyModel,
+    table: TenantTable,
+    templates: list[dict[str, Any]],
+    *,
+    tenants: tuple[str | None, ...],
+    actor: str | None,
+    outsider: str | None,
+) -> list[tuple[RowPlan, ...]] | str:
+    """Candidate rows, one per tenant of `tenants` from the same template and variant, most likely first
+    (at most MAX_CANDIDATES); the reason when none can be built.
+
+    Each template as is (variant 0), then each template's variant 1 where it makes another choice.
+    """
+    plans: list[tuple[RowPlan, ...]] = []
+    errors: list[str] = []
+    shapes: dict[int, tuple[tuple[str, bool, bool], ...]] = {}
+    # One lookup of parent rows per tenant, shared by every candidate.
+    parents = {t: parent_values(conn, model, table, t) if t is not None else {} for t in tenants}
+    for variant in (0, 1):
+        for i, template in enumerate(templates):
+            try:
+                plan = tuple(
+                    plan_row(
+                        conn,
+                        model,
+                        table,
+                        template,
+                        tenant=t,
+                        actor=actor,
+                        outsider=outsider,
+                        variant=variant,
+                        parents=parents[t],
+                    )
+                    for t in tenants
+                )
+            except RowError as exc:
+                errors.append(str(exc))
+                continue
+            shape = tuple(sorted((c, v is None, v == outsider) for c, v in plan[0].values.items()))
+            if shapes.get(i) != shape:
+                shapes.setdefault(i, shape)
+                plans.append(plan)
+    if not plans:
+        return "; ".join(sorted(set(errors))) or "no template row"
+    return plans[:MAX_CANDIDATES]
+
+
+_COLUMN_RULES = """
+select a.attname,
+       (select array_agg(e.enumlabel::text order by e.enumsortorder) from pg_enum e where e.enumtypid = a.atttypid),
+       (select array_agg(pg_get_constraintdef(c.oid)) from pg_constraint c
+         where c.conrelid = a.attrelid and c.contype = 'c' and c.conkey = array[a.attnum]::int2[])
+from pg_attribute a
+where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped
+"""
+
+
+def synth_template(conn: psycopg.Connection[Any], table: Table) -> dict[str, Any]:
+    """A template for a table with no row: only NOT NULL columns without a default get a value."""
+    rules = {name: (labels, checks) for name, labels, checks in conn.execute(_COLUMN_RULES, (str(table.name),))}
+    out: dict[str, Any] = {}
+    for name, column in table.columns.items():
+        if column.generated or column.has_default or not column.not_null:
+            continue
+        labels, checks = rules.get(name, (None, None))
+        out[name] = _value_for(column.type, name, labels or [], checks or [])
+    return out
+
+
+def _value_for(type_: str, name: str, labels: list[str], checks: list[str]) -> Any:
+    if labels:
+        return labels[0]
+    literals = [m.replace("''", "'") for check in checks for m in _LITERAL.findall(check)]
+    if literals:
+        return literals[0]
+    if type_ == "uuid":
+        return str(uuid.uuid4())
+    if type_ == "boolean":
+        return False
+    if type_ in _INTEGER_TYPES or type_.startswith(("numeric", "real", "double")):
+        return 1
+    if type_.startswith(("timestamp", "date")):
+        return "2000-01-01T00:00:00+00:00" if type_.startswith("timestamp") else "2000-01-01"
+    if type_ in ("json", "jsonb"):
+        return {}
+    if type_.endswith("[]"):
+        return []
+    if type_ == "interval":
+        return "1 day"
+    tag = uuid.uuid4().hex[:12]
+    return f"rg-probe-{tag}@example.invalid" if "email" in name else f"rg-probe-{tag}"

@@ -15,11 +15,16 @@ pytestmark = pytest.mark.isolation
 
 
 def _judge(request: pytest.FixtureRequest, run: ProbeRun, ops: tuple[str, ...]) -> None:
+    """Leaks fail; without a member read reaching its control, or with a (table, operation) no probe
+    proved, the criterion is inconclusive (a skip), never a pass."""
     verdict = run.verdict(ops)
     # Where: the tables, policies, actors and row keys of the leaks (or of the probes that showed nothing).
     findings.record(request, findings.probe_findings(verdict.leaks or ([] if verdict.passed else verdict.inconclusive)))
     assert not verdict.leaks, verdict.leak_report()
-    if not verdict.passed:
+    no_control = run.why_no_read_control()
+    if no_control:
+        pytest.skip(no_control)
+    if not verdict.passed or verdict.gaps:
         pytest.skip(verdict.why_inconclusive())
     print(f"{run.summary()}\n{verdict.summary()}")
 

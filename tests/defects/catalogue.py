@@ -47,6 +47,7 @@ READS = "test_members_see_no_row_of_another_tenant"
 WRITES = "test_members_cannot_change_insert_or_move_rows_across_tenants"
 ANON = "test_anonymous_role_reaches_no_tenant_row"
 BLIND = "test_update_and_delete_policies_keep_unfiltered_statements_in_the_tenant"
+SPOOF = "test_members_cannot_attribute_rows_to_another_user"
 NO_LOSS = "test_every_pre_migration_row_is_unchanged"
 
 INTEGRITY = [
@@ -247,6 +248,43 @@ ISOLATION = [
         "anon_definer_function",
         (Catch("rls_coverage", RLS_POLICIES, ("public.project_count(org uuid)", "executable by anon"), "isolation"),),
     ),
+    Defect(
+        "empty_table_read_leak",
+        (
+            Catch(
+                "zero_cross_tenant_access",
+                READS,
+                (
+                    "public.invitations: SELECT as member of tenant",
+                    "row(s) of other tenants",
+                    "invitations_select_signed_in",
+                ),
+                "isolation",
+            ),
+        ),
+    ),
+    Defect(
+        "slug_check_spoof",
+        (
+            Catch(
+                "zero_cross_tenant_access",
+                SPOOF,
+                (
+                    "public.organizations: SPOOF_INSERT as member of tenant",
+                    "wrote a row with created_by = another user",
+                    "organizations_insert_creator",
+                ),
+                "isolation",
+            ),
+        ),
+        passes=(READS, WRITES),
+    ),
+]
+
+# Variants of the reference that are no defect: each must stay GO, with these tests passing.
+CLEAN_VARIANTS = [
+    # Triggers stamp created_by/invited_by/user_id with the caller: a spoof that goes through stores the caller.
+    Defect("trigger_stamped_spoof", (), passes=(SPOOF, WRITES, READS)),
 ]
 
 # Role rules in the database (db_role_rules): policy-only defects the reference app's API would hide.

@@ -1,0 +1,1 @@
+"""Probe families: one module per kind of attempt, each with `probe(ctx)` (see rollout_gate/isolation/runner.py)."""

@@ -1,0 +1,1 @@
+../../../rollout_gate/reference_app/migrations/0002_tenant_columns_backfill.sql

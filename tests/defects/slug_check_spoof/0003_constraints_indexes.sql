@@ -1,0 +1,1 @@
+../../../rollout_gate/reference_app/migrations/0003_constraints_indexes.sql
