@@ -37,16 +37,20 @@ def sample_members(conn: psycopg.Connection[Any], model: TenancyModel, size: int
         if m.status_column
         else sql.SQL("true")
     )
+    role = sql.SQL("m.{}").format(sql.Identifier(m.role_column))
+    writers = [r for r in cfg.roles.names if r not in cfg.roles.read_only]
     ids = {
         "members": model.membership_table.ident, "tenant": sql.Identifier(m.tenant_column),
         "user": sql.Identifier(m.user_column), "role": sql.Identifier(m.role_column), "active": active,
-        "owner": sql.Literal(m.owner_role), "readonly": sql.Literal(cfg.roles.read_only),
+        # Scalar or array role columns alike (roles in a text[] column hold several).
+        "is_owner": model.has_role(role, m.owner_role),
+        "read_only": sql.SQL("not ({})").format(model.has_any_role(role, writers)),
     }  # fmt: skip
     candidates = conn.execute(
         sql.SQL(
             "with c as (select distinct on (m.{tenant}) m.{tenant}::text as tenant, m.{user}::text as member, "
             "m.{role}::text as role from {members} m where {active} "
-            "order by m.{tenant}, (m.{role}::text = {owner}) desc, (m.{role}::text = any({readonly}::text[])), "
+            "order by m.{tenant}, ({is_owner}) desc, ({read_only}), "
             "m.{user}::text) "
             "select tenant, member, role from c order by hashtextextended(tenant || ':' || %s, 0) limit %s"
         ).format(**ids),

@@ -46,6 +46,9 @@ class Defect:
     name: str
     fails: tuple[str, ...]
     description: str
+    # Objects (tables, policies, functions, roles) the failing criteria's reports must name (`-- names:`):
+    # a defect "caught" by some other finding is not caught.
+    names: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -60,9 +63,14 @@ def defects(model: str) -> list[Defect]:
     for path in sorted((MODELS / model / "defects").glob("*.sql")):
         header = [line.removeprefix("--").strip() for line in path.read_text().splitlines() if line.startswith("--")]
         fails = next((h.removeprefix("fails:").strip() for h in header if h.startswith("fails:")), "")
-        text = " ".join(h for h in header if not h.startswith("fails:"))
-        found.append(Defect(model, path.stem, tuple(c.strip() for c in fails.split(",") if c.strip()), text))
+        names = next((h.removeprefix("names:").strip() for h in header if h.startswith("names:")), "")
+        text = " ".join(h for h in header if not h.startswith(("fails:", "names:")))
+        found.append(Defect(model, path.stem, _listed(fails), text, _listed(names)))
     return found
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
 def defect(model: str, name: str) -> Defect:
@@ -201,6 +209,10 @@ def assert_caught(run: Run, defect: Defect) -> None:
     assert run.returncode != 0 and run.verdict not in (None, "GO"), run.output
     for criterion in defect.fails:
         assert run.statuses.get(criterion) == "fail", (str(defect), criterion, run.statuses, run.output)
+    # What the failing criteria report (reasons, failure lines and findings) names the defect's objects.
+    reported = json.dumps([c for c in run.gate.get("criteria", []) if c["id"] in defect.fails])
+    for name in defect.names:
+        assert name in reported, (str(defect), f"the failing criteria do not name {name}", reported[:4000])
 
 
 def model_fixture(model: str) -> Any:
@@ -233,6 +245,7 @@ def check_catalogue(model: str, marks: Mapping[str, pytest.MarkDecorator | None]
     known = _criterion_ids()
     for d in found.values():
         assert d.fails and d.description, f"{d}: needs a `-- fails: <criterion>` line and a description"
+        assert d.names, f"{d}: needs a `-- names: <table, policy, role...>` line (what its report must name)"
         # Criteria still being built on other branches are allowed by name (see contract-11: db_role_rules,
         # app_role_rls); anything else must be a criterion the harness defines.
         unknown = [c for c in d.fails if c not in known and c not in _PENDING_CRITERIA]

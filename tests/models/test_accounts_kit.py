@@ -18,17 +18,12 @@ from tests.models.rehearse import ModelTarget
 MODEL = "accounts_kit"
 ENV_KEYS = "impersonation (target.app_role), shapes (personal_workspace.predicate), roles (tenancy.roles, invitations)"
 DEFECTS = {
-    # Caught on main (blind UPDATE replay and MOVE on public.projects) once the env file loads.
-    "member_updates_other_account": pytest.mark.xfail(reason=f"needs {ENV_KEYS}: the env file's keys", strict=True),
-    # Main: the invitations table is empty after the migration, so nothing probes it (GO apart from false alarms).
-    "invitations_read_leak": pytest.mark.xfail(
-        reason=f"needs probes: a probe row in the empty invitations table; and {ENV_KEYS}", strict=True
-    ),
-    # Main: the spoof probe's own row breaks the slug CHECK / the one-personal-account index: inconclusive, unreported.
-    "team_account_owner_spoof": pytest.mark.xfail(
-        reason=f"needs probes: a spoof row that satisfies the slug CHECK, judged by the stored row; and {ENV_KEYS}",
-        strict=True,
-    ),
+    # Caught by the blind UPDATE replay and the MOVE probe on public.projects.
+    "member_updates_other_account": None,
+    # The invitations table is empty after the migration: caught by the probe row made for it.
+    "invitations_read_leak": None,
+    # Caught by a spoof row that satisfies the slug CHECK, judged by the stored row.
+    "team_account_owner_spoof": None,
 }
 
 model_target = rehearse.model_fixture(MODEL)

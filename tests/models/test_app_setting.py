@@ -19,20 +19,12 @@ ENV_KEYS = (
     "impersonation (target.app_role), shapes (personal_workspace: none), roles (tenancy.roles, invitations: none)"
 )
 DEFECTS = {
-    # Main: with the tenant set the policy holds; nothing probes the unset identity in setting mode: missed.
-    "fail_open_tenant_setting": pytest.mark.xfail(
-        reason=f"needs impersonation: the unset-identity probe with the setting absent (never ''); {ENV_KEYS}",
-        strict=True,
-    ),
-    # Main: every probe 'leaks' and blames the policies; rls_coverage passes; no finding names the role.
-    "app_role_bypasses_rls": pytest.mark.xfail(
-        reason=f"needs impersonation: criterion app_role_rls (BYPASSRLS application role); {ENV_KEYS}", strict=True
-    ),
-    # Main catches rls_coverage (rls_not_forced) only with tenancy.app_role, the key the contract moves.
-    "owned_table_not_forced": pytest.mark.xfail(
-        reason=f"needs impersonation: target.app_role read by rls_not_forced, and criterion app_role_rls; {ENV_KEYS}",
-        strict=True,
-    ),
+    # Caught by the unset-identity probe (the setting absent, never '').
+    "fail_open_tenant_setting": None,
+    # Caught by app_role_rls, naming the role (the probes' leaks are not blamed on the policies alone).
+    "app_role_bypasses_rls": None,
+    # Caught by rls_coverage (rls_not_forced, reading target.app_role) and app_role_rls.
+    "owned_table_not_forced": None,
 }
 
 model_target = rehearse.model_fixture(MODEL)

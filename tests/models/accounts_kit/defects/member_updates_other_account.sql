@@ -1,4 +1,5 @@
 -- fails: zero_cross_tenant_access
+-- names: public.projects, projects_update
 -- A member can update another account's projects: the update policy asks whether the caller is a member
 -- of some account, not of the row's account (an unfiltered PATCH /projects rewrites every account's rows).
 drop policy projects_update on public.projects;

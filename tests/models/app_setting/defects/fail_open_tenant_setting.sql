@@ -1,4 +1,5 @@
 -- fails: zero_cross_tenant_access
+-- names: public.orders, tenant_isolation
 -- Fail-open: "no tenant set means a background job" — with app.current_tenant unset the COALESCE falls
 -- back to the row's own tenant_id and every order of every tenant is visible (and writable).
 drop policy tenant_isolation on public.orders;

@@ -1,4 +1,5 @@
 -- fails: db_role_rules
+-- names: public.group_members
 -- The admin check tests `roles <@ '{owner,admin,member}'` (all of the caller's roles are known ones) where
 -- `roles && '{owner,admin}'` (the caller holds one of them) was meant: a plain member adds, changes and
 -- removes the group's members.

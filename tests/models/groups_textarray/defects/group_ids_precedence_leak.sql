@@ -1,4 +1,5 @@
 -- fails: zero_cross_tenant_access
+-- names: public.notes
 -- A refactor of the caller's-groups helper lost its parentheses: `p_roles is null or m.user_id = ... and
 -- m.roles && p_roles` returns every group when no role is asked for, so every read policy lets every
 -- group's rows through. Only a member whose JWT carries exp/aud and who passed the pre-request hook sees it.
