@@ -22,8 +22,12 @@ system-deps:
 verify: install
 	$(PYTEST) --env=local $(PYTEST_ARGS)
 
+# Self-tests in two stages: most of them spread over TEST_WORKERS pytest-xdist workers, then the ones whose
+# result depends on wall-clock time or throughput (marked `timing`, tests/conftest.py) alone; then the rehearsal.
+TEST_WORKERS ?= auto
 test: install
-	$(PYTEST) tests $(PYTEST_ARGS)
+	$(PYTEST) tests -m "not timing" -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) tests -m timing $(PYTEST_ARGS)
 	$(PYTEST) --env=local $(PYTEST_ARGS)
 
 lint: install

@@ -52,3 +52,33 @@ def rollout_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     for var in ("PYTEST_ADDOPTS", "ROLLOUT_ENV", "ROLLOUT_PHASE", "ROLLOUT_MIGRATIONS_DIR", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(var, raising=False)
     return RolloutProject(pytester)
+
+
+# Self-tests whose verdict depends on wall-clock timing or on how many requests a bounded load run
+# completes (p95, sample minimums, windows, "within one connect timeout"). `make test` runs them on
+# their own after the rest, which runs under pytest-xdist: contention from parallel rehearsals would
+# starve them and make their result say something about the machine instead of the harness.
+TIMING_MODULES = frozenset(
+    {
+        "tests/app/test_app_process.py",
+        "tests/db/test_bounded_rehearsal.py",
+        "tests/db/test_sessions.py",
+        "tests/load/test_load_phase.py",
+        "tests/load/test_load_remote.py",
+        "tests/load/test_locust_lifecycle.py",
+        "tests/test_sigterm.py",
+        "tests/watch/test_watch_local.py",
+        "tests/watch/test_watch_remote.py",
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "timing: a self-test whose result depends on wall-clock time or throughput")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        if item.path.relative_to(root).as_posix() in TIMING_MODULES:
+            item.add_marker(pytest.mark.timing)
