@@ -32,6 +32,8 @@ _OWNER_WORDS = ("owner", "primary_owner", "account_owner", "org_owner", "organiz
 _ADMIN_WORDS = ("admin", "administrator", "manager", "maintainer")
 _READ_ONLY_WORDS = ("viewer", "reader", "read_only", "readonly", "read", "guest", "observer")
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
+# One element of an array literal ('{owner,admin}', '{"read only",admin}'), quoted or bare.
+_ARRAY_ELEMENT = re.compile(r'"((?:[^"\\]|\\.)*)"|([^,{}"\s][^,{}"]*)')
 _JWT_SOURCES = ("auth.uid()", "auth.jwt()", "request.jwt.claims")
 # Keys `complete` fills; the optional ones mean "none" when nothing in the catalog fits.
 REQUIRED_KEYS = (
@@ -365,10 +367,24 @@ def column_values(table: Table, column: str) -> tuple[tuple[str, ...], str]:
         return meta.enum_values, f"enum {meta.type}"
     for check in table.checks:
         if column in check.columns:
-            values = tuple(dict.fromkeys(v.replace("''", "'") for v in _LITERAL.findall(check.definition)))
+            literals = (v.replace("''", "'") for v in _LITERAL.findall(check.definition))
+            values = tuple(dict.fromkeys(v for literal in literals for v in _literal_values(literal)))
             if values:
                 return values, f"CHECK {check.name}"
     return (), f"{table.name}.{column} ({meta.type}) has neither an enum type nor a CHECK listing its values"
+
+
+def _literal_values(literal: str) -> list[str]:
+    """A CHECK's literal as the values it lists: an array literal (`roles <@ '{owner,admin}'`) lists its elements."""
+    if not (literal.startswith("{") and literal.endswith("}")):
+        return [literal]
+    found = []
+    for quoted, bare in _ARRAY_ELEMENT.findall(literal[1:-1]):
+        if quoted:
+            found.append(re.sub(r"\\(.)", r"\1", quoted))
+        elif bare.strip().upper() != "NULL":  # an unquoted NULL element is no value
+            found.append(bare.strip())
+    return found
 
 
 def _membership_values(d: Discovery, catalog: Catalog, config: TenancyConfig | None, table: Table | None) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from rollout_gate.gate import findings
 from rollout_gate.isolation.results import LEAK, OK
 from rollout_gate.isolation.roles import ESCALATION, INACTIVE, MANAGE, READ_ONLY, RoleMatrixRun
 from rollout_gate.pytest.stash import session_key
@@ -26,12 +27,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("read_only_roles", [pytest.param(declared, id="declared", marks=marks)])
 
 
-def _judge(run: RoleMatrixRun, rule: str, what: str) -> None:
+def _judge(request: pytest.FixtureRequest, run: RoleMatrixRun, rule: str, what: str) -> None:
     cells = run.of(rule)
     failing = run.of(rule, LEAK)
+    unproven = [r for r in cells if r.status != OK]
+    # The gate files name the tables, policies and actors of the failing (else the unproven) cells.
+    findings.record(request, findings.probe_findings(failing or unproven))
     if failing:
         pytest.fail(f"{len(failing)} {what}:\n" + "\n".join(str(r) for r in failing), pytrace=False)
-    unproven = [r for r in cells if r.status != OK]
     if not cells or unproven:
         shown = "; ".join(str(r) for r in unproven[:5]) or "no cell ran"
         pytest.skip(f"inconclusive: {len(unproven)} of {len(cells)} cell(s) proved nothing ({shown})")
@@ -39,18 +42,24 @@ def _judge(run: RoleMatrixRun, rule: str, what: str) -> None:
 
 
 def test_read_only_roles_cannot_write_tenant_data(
-    rollout_role_matrix: RoleMatrixRun, read_only_roles: list[str]
+    request: pytest.FixtureRequest, rollout_role_matrix: RoleMatrixRun, read_only_roles: list[str]
 ) -> None:
-    _judge(rollout_role_matrix, READ_ONLY, f"write(s) by roles without `write` ({', '.join(read_only_roles)})")
+    _judge(request, rollout_role_matrix, READ_ONLY, f"write(s) by roles without `write` ({', '.join(read_only_roles)})")
 
 
-def test_only_managers_manage_memberships_and_invitations(rollout_role_matrix: RoleMatrixRun) -> None:
-    _judge(rollout_role_matrix, MANAGE, "membership/invitation change(s) by roles that may not manage them")
+def test_only_managers_manage_memberships_and_invitations(
+    request: pytest.FixtureRequest, rollout_role_matrix: RoleMatrixRun
+) -> None:
+    _judge(request, rollout_role_matrix, MANAGE, "membership/invitation change(s) by roles that may not manage them")
 
 
-def test_nobody_raises_their_own_role_or_joins_a_tenant_uninvited(rollout_role_matrix: RoleMatrixRun) -> None:
-    _judge(rollout_role_matrix, ESCALATION, "escalation(s): a raised own role or a self-made membership")
+def test_nobody_raises_their_own_role_or_joins_a_tenant_uninvited(
+    request: pytest.FixtureRequest, rollout_role_matrix: RoleMatrixRun
+) -> None:
+    _judge(request, rollout_role_matrix, ESCALATION, "escalation(s): a raised own role or a self-made membership")
 
 
-def test_inactive_members_and_non_members_get_nothing(rollout_role_matrix: RoleMatrixRun) -> None:
-    _judge(rollout_role_matrix, INACTIVE, "access(es) by an inactive member or a non-member")
+def test_inactive_members_and_non_members_get_nothing(
+    request: pytest.FixtureRequest, rollout_role_matrix: RoleMatrixRun
+) -> None:
+    _judge(request, rollout_role_matrix, INACTIVE, "access(es) by an inactive member or a non-member")

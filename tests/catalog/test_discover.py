@@ -15,8 +15,10 @@ import psycopg
 import pytest
 
 from rollout_gate.catalog import read_catalog, resolve_tenancy
-from rollout_gate.catalog.discover import catalog_for, complete, discover, user_table_from
+from rollout_gate.catalog.discover import catalog_for, column_values, complete, discover, user_table_from
 from rollout_gate.catalog.discover_set import tenancy_for_lint, tenancy_from_set
+from rollout_gate.catalog.model import Check, Column, Table
+from rollout_gate.catalog.names import QualifiedName
 from rollout_gate.config import ConfigError, load_environment
 from rollout_gate.config.models import TenancyConfig
 from rollout_gate.reference_app import migrations_dir
@@ -215,3 +217,24 @@ def test_read_catalog_reaches_referenced_tables_only_when_asked(models: Models) 
         referenced = read_catalog(conn, ["public"], referenced=True)
     assert ("auth", "users") not in plain.tables and ("auth", "users") in referenced.tables
     assert set(referenced.tables) - set(plain.tables) == {("auth", "users")}
+
+
+def test_roles_a_check_lists_as_an_array_literal_are_its_elements() -> None:
+    # `roles <@ '{owner,admin,member}'` (groups_textarray) as the server prints it: three roles, not one
+    # value "{owner,admin,member}" (which named no owner and left membership.owner_role undiscoverable).
+    roles = Column("roles", "text[]", not_null=True)
+    defined = {
+        "groups": "CHECK (((roles <@ '{owner,admin,member}'::text[]) AND (cardinality(roles) > 0)))",
+        "quoted": """CHECK ((roles <@ '{"read only",owner,NULL}'::text[]))""",
+        "array[]": "CHECK ((roles <@ ARRAY['owner'::text, 'editor'::text, 'viewer'::text]))",
+    }
+    found = {}
+    for kind, definition in defined.items():
+        table = Table(QualifiedName("public", "members"), "app", {"roles": roles},
+                      checks=(Check(f"{kind}_roles", ("roles",), definition),))  # fmt: skip
+        found[kind] = column_values(table, "roles")[0]
+    assert found == {
+        "groups": ("owner", "admin", "member"),
+        "quoted": ("read only", "owner"),
+        "array[]": ("owner", "editor", "viewer"),
+    }

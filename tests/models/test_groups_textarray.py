@@ -1,12 +1,15 @@
 """groups_textarray: groups with roles in a text[] column, claim helpers that raise without `exp`/`aud`, and a
 pre-request hook the helpers require. Rehearsed as CI would (tests/models/rehearse.py).
 
-Every harness run needs the environment file's keys from other branches (target.app_role, `personal_workspace:
-none`, `roles`/`invitations: none`, `impersonation.pre_request`): until they land the runs stop at a usage error.
+The clean migration is GO with nothing failing, erring or inconclusive (personal workspaces are not applicable,
+as the environment file says); every defect fails its criterion and its report names the defect's objects.
+Without `impersonation.pre_request` the helpers refuse every member's request: the verdict is INCONCLUSIVE,
+never GO on anonymous and "not granted" results alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -15,22 +18,12 @@ from tests.models import rehearse
 from tests.models.rehearse import ModelTarget
 
 MODEL = "groups_textarray"
-ENV_KEYS = (
-    "impersonation (target.app_role, impersonation.pre_request), shapes (personal_workspace: none), "
-    "roles (tenancy.roles, invitations: none)"
-)
-DEFECTS = {
-    # Main: no role rule is checked in the database, and every member probe fails on the missing exp claim.
-    "array_role_lets_members_manage": pytest.mark.xfail(
-        reason=f"needs roles: db_role_rules on a text[] role column; impersonation: claims with exp; {ENV_KEYS}",
-        strict=True,
-    ),
-    # Caught on main (members SELECT every group's folders: the leaky policy skips the claim helpers).
-    "folders_read_leak": pytest.mark.xfail(reason=f"needs {ENV_KEYS}: the env file's keys", strict=True),
-    # Main: the leak is behind the helpers, which raise without exp: every read probe inconclusive, missed.
-    "group_ids_precedence_leak": pytest.mark.xfail(
-        reason=f"needs impersonation: claims with exp/aud and the pre-request hook called; {ENV_KEYS}", strict=True
-    ),
+# Every defect is caught on main: none is marked.
+DEFECTS: dict[str, pytest.MarkDecorator | None] = {
+    "array_role_lets_members_manage": None,
+    "folders_read_leak": None,
+    "group_ids_precedence_leak": None,
+    "group_without_owner": None,
 }
 
 model_target = rehearse.model_fixture(MODEL)
@@ -44,15 +37,23 @@ def test_v1_the_migration_and_every_defect_apply(model_target: ModelTarget) -> N
     rehearse.check_sql(model_target)
 
 
-@pytest.mark.xfail(
-    reason="needs shapes/roles: an array role column (main: every_organization_has_owner crashes, "
-    "text[] = 'owner'); impersonation: exp/aud claims and the pre-request hook (main: every member probe "
-    "rejected, zero_cross_tenant_access inconclusive); shapes: personal_workspace: none as not applicable "
-    f"(main: inconclusive); and {ENV_KEYS}",
-    strict=True,
-)
 def test_the_clean_migration_is_go(model_target: ModelTarget, tmp_path: Path) -> None:
     rehearse.assert_go(model_target.post_migration("clean", tmp_path / "reports"))
+
+
+def test_without_the_pre_request_hook_the_member_probes_are_inconclusive(
+    model_target: ModelTarget, tmp_path: Path
+) -> None:
+    # The same clean target, the hook left out of the env file: app.group_ids refuses every member request.
+    env = model_target.env_file.read_text()
+    hook = "  impersonation: {pre_request: public.check_request}\n"
+    assert hook in env
+    (tmp_path / "env.yaml").write_text(env.replace(hook, ""))
+    run = dataclasses.replace(model_target, env_file=tmp_path / "env.yaml").post_migration("no_hook", tmp_path / "r")
+    assert "Traceback" not in run.output, run.output
+    assert run.returncode == 11 and run.verdict == "INCONCLUSIVE", run.output
+    assert run.statuses["zero_cross_tenant_access"] == "inconclusive", (run.statuses, run.output)
+    assert run.statuses["db_role_rules"] == "inconclusive", (run.statuses, run.output)
 
 
 @pytest.mark.parametrize("name", rehearse.defect_params(MODEL, DEFECTS))
