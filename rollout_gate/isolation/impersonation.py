@@ -33,6 +33,16 @@ TOKEN_LIFETIME_S = 3600
 _CLAIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDERS = ("user_id", "tenant_id", "email")
 
+
+def anon_not_applicable(config: ImpersonationConfig) -> str | None:
+    """Why the anonymous probes have nothing to probe: only `anon_role: null` written in the environment
+    file (the default is `anon`). A named role the database lacks is no declaration: those probes stay
+    inconclusive."""
+    if config.anon_role is None:
+        return "tenancy.impersonation.anon_role: null (the environment has no anonymous role)"
+    return None
+
+
 # One statement: the claims, with iat/exp from the database's clock (what its helpers compare with),
 # extra_claims merged over them, written to the claims setting and (optionally) one setting per claim.
 _SET_CLAIMS = """

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from rollout_gate.catalog.names import QualifiedName
 from rollout_gate.catalog.tenancy import TenancyModel
+from rollout_gate.isolation.impersonation import anon_not_applicable
 from rollout_gate.isolation.sampling import Member
 
 OK, LEAK, INCONCLUSIVE = "ok", "leak", "inconclusive"
@@ -69,11 +70,13 @@ class ProbeRun:
         return out
 
     def coverage_gaps(self, populated: list[QualifiedName], model: TenancyModel) -> list[str]:
-        """Populated tenant tables where no probe of an operation that applies to them was conclusive."""
+        """Populated tenant tables where no probe of an operation that applies to them was conclusive (the
+        anonymous read applies unless the environment file declares no anonymous role)."""
         gaps = []
         for name in populated:
             table = model.tenant_table_of(name)
-            ops: tuple[str, ...] = READ_OPS + ANON_OPS[:1] + BLIND_OPS
+            anon = ANON_OPS[:1] if anon_not_applicable(model.config.impersonation) is None else ()
+            ops: tuple[str, ...] = READ_OPS + anon + BLIND_OPS
             if self.writes:
                 ops += ("update", "delete") if table is not None and table.is_tenant_table else WRITE_OPS
             for op in ops:

@@ -176,11 +176,12 @@ class Fixture:
         except RowError as exc:
             self.missing.setdefault(table.name, str(exc))
             return None
-        ident = next(
-            (c for c in (*meta.primary_key[:1], *sorted(meta.unique_columns))
-             if c in meta.unique_columns and plan.values.get(c) is not None),
-            None,
-        )  # fmt: skip
+        located = plan.locate()
+        if located is not None:  # every primary-key column set (a composite key too): found by it
+            where, params = located
+            query = sql.SQL("select exists (select 1 from {} where {})").format(table.name.ident, where)
+            return plan, (query, tuple(params), plan.keys[0])
+        ident = next((c for c in sorted(meta.unique_columns) if plan.values.get(c) is not None), None)
         if ident is None:
             return plan, (sql.SQL("select false"), (), "")
         query = sql.SQL("select exists (select 1 from {} where {}::text = %s)").format(

@@ -22,10 +22,13 @@ from rollout_gate.config.models import (
     MembershipConfig,
     PersonalWorkspaceConfig,
     ProbesConfig,
+    RolesConfig,
     TenancyConfig,
 )
 from rollout_gate.integrity.fingerprint import take_snapshot
+from rollout_gate.isolation.coverage import populated_tables
 from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, READ_OPS, SPOOF_OPS, WRITE_OPS, ProbeRun
+from rollout_gate.isolation.roles import READ_ONLY, role_matrix
 from rollout_gate.isolation.runner import run_probes
 from rollout_gate.isolation.sampling import sample_members
 from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
@@ -132,7 +135,7 @@ class Shop:
         return TenancyConfig(
             user_table="shop.users", tenant_table="shop.stores", tenant_key="store_id", schemas=("shop",),
             membership=MembershipConfig(
-                table="shop.staff", tenant_column="store_id", status_column=None, read_only_roles=()
+                table="shop.staff", tenant_column="store_id", status_column=None
             ),
             personal_workspace=PersonalWorkspaceConfig(function=None, owner_column=None),
             # Adding a user to one's store is what staff rows are for.
@@ -141,13 +144,14 @@ class Shop:
                                               setting="app.user_id", setting_value="user"),
         )  # fmt: skip
 
+    def model(self, conn: psycopg.Connection, config: TenancyConfig) -> TenancyModel:
+        model = resolve_tenancy(config, read_catalog(conn, config.schemas, roles=[self.member, self.anon]))
+        assert model.problems == []
+        return model
+
     def probe(self, dsn: str, *, writes: bool = True) -> ProbeRun:
-        config = self.config()
         with psycopg.connect(dsn, autocommit=True) as conn:
-            model: TenancyModel = resolve_tenancy(
-                config, read_catalog(conn, config.schemas, roles=[self.member, self.anon])
-            )
-            assert model.problems == []
+            model = self.model(conn, self.config())
             return run_probes(conn, model, sample_members(conn, model, 3), writes=writes)
 
 
@@ -239,3 +243,74 @@ def test_impersonation_that_reaches_no_own_row_makes_everything_unproven(shop: S
     assert run.read_controls == 0 and run.of(READ_OPS, OK) == [] and run.of(READ_OPS, INCONCLUSIVE)
     line = run.why_no_read_control()
     assert line is not None and "no member read probe reached its positive control" in line
+
+
+def _with_anon_role(config: TenancyConfig, anon_role: str | None) -> TenancyConfig:
+    impersonation = config.impersonation.model_copy(update={"anon_role": anon_role})
+    return config.model_copy(update={"impersonation": impersonation})
+
+
+@pytest.mark.parametrize("declared", ["named", "null", "missing"])
+def test_anonymous_probes_run_only_where_the_environment_names_a_role(shop: Shop, declared: str) -> None:
+    # `anon_role: null` says there is none: no anon probe and no anon coverage gap (not applicable). A named
+    # role the database lacks is no such declaration: every populated table stays an anon_select gap.
+    anon = {"named": shop.anon, "null": None, "missing": "shop_no_such_role"}[declared]
+    dsn = shop.database(f"shop_anon_{declared}")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        model = shop.model(conn, _with_anon_role(shop.config(), anon))
+        run = run_probes(conn, model, sample_members(conn, model, 3), writes=True)
+        gaps = run.coverage_gaps(populated_tables(conn, model), model)
+    anon_results = [r for r in run.results if r.op.startswith("anon_")]
+    anon_gaps = [g for g in gaps if "anon_select" in g]
+    if declared == "named":
+        assert anon_results and all(r.status == OK for r in anon_results) and gaps == [], gaps
+    elif declared == "null":
+        assert anon_results == [] and gaps == [], gaps
+    else:
+        assert anon_results == [] and anon_gaps and len(anon_gaps) == len(gaps), gaps
+        assert all(g.endswith("no conclusive anon_select probe (not probed)") for g in anon_gaps), gaps
+
+
+# A tenant table keyed by two columns (no single unique column): the role matrix finds the row an
+# INSERT stored by its whole primary key, so its positive control can succeed.
+ORDER_NOTES = """
+create table shop.order_notes (
+    store_id bigint not null references shop.stores on delete cascade,
+    order_id bigint not null references shop.orders on delete cascade,
+    line integer not null,
+    body text not null,
+    primary key (order_id, line)
+);
+create index on shop.order_notes (store_id);
+alter table shop.order_notes enable row level security;
+create policy notes_read on shop.order_notes for select using (store_id in (select shop.my_stores()));
+create policy notes_write on shop.order_notes for insert
+    with check (store_id in (select shop.my_stores())
+                and exists (select 1 from shop.staff s where s.store_id = order_notes.store_id
+                            and s.user_id = shop.uid() and s.role = 'owner'));
+grant select, insert on shop.order_notes to :member;
+insert into shop.order_notes select o.store_id, o.id, 1, 'note' from shop.orders o;
+"""
+
+
+@pytest.mark.parametrize("clerks_write", [False, True], ids=["clean", "clerks_insert"])
+def test_role_matrix_inserts_into_a_table_with_a_composite_key_are_conclusive(shop: Shop, clerks_write: bool) -> None:
+    extra = ORDER_NOTES.replace(":member", f'"{shop.member}"')
+    if clerks_write:  # the defect: the role check is left out, a clerk (read only) adds notes
+        extra += (
+            "create policy notes_anyone on shop.order_notes for insert "
+            "with check (store_id in (select shop.my_stores()));"
+        )
+    config = shop.config().model_copy(
+        update={"roles": RolesConfig({"owner": ("read", "write", "manage_memberships"), "clerk": ("read",)}),
+                "invitations": "none"}
+    )  # fmt: skip
+    with psycopg.connect(shop.database(f"shop_notes_{int(clerks_write)}", extra), autocommit=True) as conn:
+        run = role_matrix(conn, shop.model(conn, config), writes=True)
+    assert not run.not_run, run.not_run
+    cells = [r for r in run.of(READ_ONLY) if r.table == "shop.order_notes" and r.op == "insert"]
+    assert cells, run.summary()
+    expected = LEAK if clerks_write else OK
+    assert [r.status for r in cells] == [expected] * len(cells), [str(r) for r in cells]
+    if not clerks_write:
+        assert all("control:" in r.detail and "inserted a row" in r.detail for r in cells), [str(r) for r in cells]

@@ -106,6 +106,9 @@ def test_the_isolation_suite_fails_the_fail_open_policy_and_lists_an_unset_app_r
     assert found["zero_cross_tenant_access"]["status"] == "fail", output
     assert "test_member_role_without_identity_sees_no_tenant_row" in output, output
     assert "public.tenants: UNSET_SELECT as tickets_member without identity (settings absent)" in output, output
+    # gate.json says where: the table and the policy that let the caller without identity through.
+    named = {(f["kind"], f["name"]) for f in found["zero_cross_tenant_access"]["findings"]}
+    assert {("table", "public.tenants"), ("policy", "tenants_own")} <= named, named
     # No application role declared: listed as not applicable with the environment file's reason, never run.
     app_role = found["app_role_rls"]
     assert (app_role["reason"], app_role["required"]) == ("not applicable here: target.app_role is not set", False)
