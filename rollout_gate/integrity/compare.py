@@ -2,11 +2,16 @@
 
 Columns the migration added are ignored (the row hash covers the baseline's columns only).
 Dropped or retyped columns are reported, and the rows are then compared by key only.
+
+`compare_for` (the zero-data-loss check) plans the scans first and runs them on a pool of connections
+within `integrity.budget`, each table in its own transaction (see `plan.py`, `pool.py`); `compare` runs
+the same per-table comparison one table after another on one connection (rehearsal copies, small sets).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +20,8 @@ from psycopg import sql
 
 from rollout_gate import db
 from rollout_gate.catalog.names import qualify
+from rollout_gate.config.models import DatabaseTimeouts, Environment
+from rollout_gate.integrity.config import IntegrityBudget
 from rollout_gate.integrity.fingerprint import (
     BucketSums,
     Snapshot,
@@ -23,6 +30,8 @@ from rollout_gate.integrity.fingerprint import (
     fingerprint_table,
 )
 from rollout_gate.integrity.narrow import RowDiff, fetch_bucket_rows, narrow_sample, solve_bucket
+from rollout_gate.integrity.plan import PlanRefused, plan_scan
+from rollout_gate.integrity.pool import run_tables
 
 DEFAULT_REPORT_KEYS = 5
 
@@ -116,6 +125,65 @@ def compare(
     return diffs
 
 
+def compare_for(
+    env: Environment, dsn: str, baseline: Snapshot, *, report: Callable[[str], None] | None = print
+) -> list[TableDiff]:
+    """The environment's zero-data-loss comparison of the live database at `dsn` against `baseline`."""
+    target = env.target
+    return compare_parallel(
+        baseline, dsn, list(env.tenancy.schemas), budget=env.integrity.budget, timeouts=target.timeouts,
+        connect_timeout=target.connect_timeout, report_keys=env.tenancy.integrity.report_keys, report=report,
+    )  # fmt: skip
+
+
+def compare_parallel(
+    baseline: Snapshot,
+    dsn: str,
+    schemas: list[str],
+    *,
+    budget: IntegrityBudget | None = None,
+    timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
+    connect_timeout: float = 10.0,
+    report_keys: int = DEFAULT_REPORT_KEYS,
+    report: Callable[[str], None] | None = print,
+) -> list[TableDiff]:
+    """`compare`, planned within `budget` (a plan over it raises `PlanRefused`) and run on a connection pool."""
+    budget = budget or IntegrityBudget()
+    with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn:
+        live = discover_tables(conn, schemas, baseline.tables)
+        present = sorted(name for name in baseline.tables if name in live)
+        plan = plan_scan(conn, "compare", present, budget, scan_s=timeouts.scan_statement_s)
+    if report is not None:
+        report(plan.describe())
+    refusal = plan.refusal()
+    if refusal:
+        raise PlanRefused(refusal)
+
+    def one(c: psycopg.Connection[Any], name: str) -> TableDiff:
+        return compare_table(
+            c, baseline.tables[name], live[name], baseline.server_version, parallel_workers=plan.parallel_per_statement
+        )
+
+    planned = [t.name for t in plan.tables]
+    order = planned + sorted(set(present) - set(planned))
+    done = run_tables(dsn, order, one, connections=plan.connections, timeouts=timeouts, connect_timeout=connect_timeout)
+    if report is not None:
+        report(f"{plan.what} took {done.wall_s:.1f}s (planned ~{plan.estimated_s:.1f}s)")
+    diffs = []
+    for name, before in sorted(baseline.tables.items()):
+        diff = done.results.get(name) or _dropped(before)
+        diff.report_keys = report_keys
+        if diff.differs:
+            diffs.append(diff)
+    return diffs
+
+
+def _dropped(before: TableFingerprint) -> TableDiff:
+    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key))
+    diff.problems.append(f"table dropped ({before.rows} rows before)")
+    return diff
+
+
 def compare_table(
     conn: psycopg.Connection[Any],
     before: TableFingerprint,
@@ -125,10 +193,9 @@ def compare_table(
     parallel_workers: int | None = None,
 ) -> TableDiff:
     """One baseline table against its live state: one scan, plus a bounded second one when it differs."""
-    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key))
     if live is None:
-        diff.problems.append(f"table dropped ({before.rows} rows before)")
-        return diff
+        return _dropped(before)
+    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key))
     _key, columns_now = live
     dropped = [c for c in before.columns if c not in columns_now]
     retyped = [c for c, t in before.columns.items() if c in columns_now and columns_now[c] != t]

@@ -344,7 +344,7 @@ def fingerprint_table(
     count and the sums described in the module docstring. `parallel_workers` caps the server's parallel
     workers for the statement (`max_parallel_workers_per_gather`); None keeps the server's setting."""
     if server_version is None:
-        server_version = _server_version(conn)
+        server_version = read_server_version(conn)
     if codec is None:
         codec = key_codec(key, columns, server_version)
     if bucket_bits is None:
@@ -380,7 +380,7 @@ _WRAP = "({0} - 18446744073709551616 * floor(({0} + 9223372036854775808) / 18446
 def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, tables: Iterable[str] = ()) -> Snapshot:
     """Every table, one after another on `conn` (small databases, rehearsal copies); `baseline.capture`
     plans and parallelises the same work."""
-    version = _server_version(conn)
+    version = read_server_version(conn)
     fingerprints = {
         name: fingerprint_table(conn, name, key, columns, server_version=version)
         for name, (key, columns) in discover_tables(conn, schemas, tables).items()
@@ -397,7 +397,7 @@ def allow_parallel_scan(conn: psycopg.Connection[Any], workers: int | None = Non
         conn.execute("select set_config('max_parallel_workers_per_gather', %s, true)", (str(max(0, workers)),))
 
 
-def _server_version(conn: psycopg.Connection[Any]) -> int:
+def read_server_version(conn: psycopg.Connection[Any]) -> int:
     return int(conn.execute("select current_setting('server_version_num')").fetchone()[0])  # type: ignore[index]
 
 
