@@ -362,8 +362,10 @@ def fingerprint_table(
         sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(e, n) for e, n in zip(sums, names, strict=True)),
         rows=hashed_rows(table, columns, codec, with_row=with_row),
     )
+    own = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
-        conn.execute("set transaction read only")
+        if own:  # inside a caller's transaction this is a savepoint: its read/write mode stays the caller's
+            conn.execute("set transaction read only")
         allow_parallel_scan(conn, parallel_workers)
         with conn.cursor(binary=True) as cur:
             result = BucketSums.from_rows(4 + parts, cur.execute(query).fetchall())
