@@ -98,8 +98,9 @@ def capture(
 
     order = [t.name for t in plan.tables] + sorted(set(found) - set(rows))
     done = run_tables(
-        dsn, order, fingerprint, connections=plan.connections, timeouts=timeouts, connect_timeout=connect_timeout
-    )
+        dsn, order, fingerprint, connections=plan.connections, timeouts=timeouts, connect_timeout=connect_timeout,
+        deadline_s=budget.time_s,
+    )  # fmt: skip
     with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn:
         with conn.transaction():
             conn.execute("set transaction read only")

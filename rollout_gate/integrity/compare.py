@@ -166,7 +166,10 @@ def compare_parallel(
 
     planned = [t.name for t in plan.tables]
     order = planned + sorted(set(present) - set(planned))
-    done = run_tables(dsn, order, one, connections=plan.connections, timeouts=timeouts, connect_timeout=connect_timeout)
+    done = run_tables(
+        dsn, order, one, connections=plan.connections, timeouts=timeouts, connect_timeout=connect_timeout,
+        deadline_s=budget.time_s,
+    )  # fmt: skip
     if report is not None:
         report(f"{plan.what} took {done.wall_s:.1f}s (planned ~{plan.estimated_s:.1f}s)")
     diffs = []

@@ -33,6 +33,10 @@ class PlanRefused(BaselineError, TargetError):
     A baseline error to the pre-deploy check, a target error where the local rehearsal takes the baseline."""
 
 
+class OverBudget(PlanRefused):
+    """The scans ran past `integrity.budget.time_s` (slower than planned); the rest were not started. One line."""
+
+
 @dataclass(frozen=True)
 class TableEstimate:
     name: str

@@ -3,7 +3,8 @@
 Threads with one psycopg connection each: the work is in PostgreSQL, the threads only wait. Every
 table's work runs in its own short transaction (the caller's function opens it), so no snapshot is
 held across tables. The first error stops the others from starting another table and is raised as is
-(a `DatabaseTimeout` stays one); tables already running finish first.
+(a `DatabaseTimeout` stays one); tables already running finish first. Past `deadline_s` no table is
+started either: the run stops with `OverBudget`, naming the tables it did not reach.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psycopg
 
 from rollout_gate import db
 from rollout_gate.config.models import DatabaseTimeouts
+from rollout_gate.integrity.plan import OverBudget
 
 APPLICATION_NAME = "rollout-gate integrity"
 T = TypeVar("T")
@@ -38,12 +40,16 @@ def run_tables(
     connections: int,
     timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
     connect_timeout: float = 10.0,
+    deadline_s: float | None = None,
+    budget_key: str = "integrity.budget.time_s",
 ) -> PoolResult[T]:
-    """`work(conn, table)` for every table in the given order, on up to `connections` sessions at once."""
+    """`work(conn, table)` for every table in the given order, on up to `connections` sessions at once;
+    none is started after `deadline_s` seconds (`budget_key` names the setting in the error)."""
     queue = list(reversed(tables))  # pop() from the end takes the first (largest) table
     lock = threading.Lock()
     errors: list[BaseException] = []
     out: PoolResult[T] = PoolResult()
+    started = time.perf_counter()
 
     def worker() -> None:
         try:
@@ -55,17 +61,19 @@ def run_tables(
                     with lock:
                         if errors or not queue:
                             return
+                        if deadline_s is not None and time.perf_counter() - started > deadline_s:
+                            errors.append(_over_budget(time.perf_counter() - started, deadline_s, budget_key, queue))
+                            return
                         table = queue.pop()
-                    started = time.perf_counter()
+                    begun = time.perf_counter()
                     result = work(conn, table)
                     with lock:
                         out.results[table] = result
-                        out.seconds[table] = time.perf_counter() - started
+                        out.seconds[table] = time.perf_counter() - begun
         except BaseException as exc:
             with lock:
                 errors.append(exc)
 
-    started = time.perf_counter()
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(connections, len(tables))))]
     for thread in threads:
         thread.start()
@@ -75,3 +83,10 @@ def run_tables(
     if errors:
         raise errors[0]
     return out
+
+
+def _over_budget(elapsed: float, deadline_s: float, key: str, queue: list[str]) -> OverBudget:
+    return OverBudget(
+        f"integrity scans stopped after {elapsed:.1f}s, over {key} {deadline_s:g}s (slower than planned: "
+        f"set integrity.budget.rows_per_s from a measurement); not fingerprinted: {', '.join(reversed(queue))}"
+    )

@@ -18,7 +18,7 @@ from rollout_gate.integrity.baseline import PRIMARY_CONSISTENCY, capture, captur
 from rollout_gate.integrity.compare import TableDiff, compare_parallel
 from rollout_gate.integrity.config import IntegrityBudget
 from rollout_gate.integrity.narrow import MAX_NARROWED_BUCKETS, MAX_NARROWED_ROWS
-from rollout_gate.integrity.plan import PlanRefused
+from rollout_gate.integrity.plan import OverBudget, PlanRefused
 from rollout_gate.integrity.schema_snapshot import read_baseline_section
 from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
 from rollout_gate.run import RunContext
@@ -195,6 +195,23 @@ def test_a_plan_over_budget_is_refused_before_any_table_is_read(dsn: str, big: p
     assert not (tmp_path / "b.json").exists()
     time.sleep(0.6)
     assert scans() == before
+
+
+def test_a_run_slower_than_planned_stops_at_the_budget_naming_the_tables_not_reached(dsn: str, tmp_path: Path) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "drop schema if exists slow cascade; create schema slow;"
+            + "".join(f"create table slow.t{i} as select g as id from generate_series(1, 1000) g;" for i in range(4))
+        )
+    # An absurd measured rate: the plan fits, the run cannot.
+    budget = IntegrityBudget(time_s=0.001, workers=1, rows_per_s=1e12)
+    with pytest.raises(OverBudget) as stopped:
+        capture(dsn, ["slow"], tmp_path / "b.json", budget=budget, report=None)
+    message = str(stopped.value)
+    assert "\n" not in message and message.startswith("integrity scans stopped after")
+    assert "over integrity.budget.time_s 0.001s" in message and "not fingerprinted: " in message
+    assert "slow.t3" in message  # a table was left unread (the last in the plan's order)
+    assert not (tmp_path / "b.json").exists()
 
 
 def test_the_baseline_is_read_on_integrity_source_when_set(server: ClusterInfo, dsn: str, tmp_path: Path) -> None:
