@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, Sec
 from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
 from rollout_gate.e2e.config import E2eConfig
+from rollout_gate.integrity.config import IntegrityBudget
 from rollout_gate.load.config import LoadConfig
 from rollout_gate.mail import MailConfig
 from rollout_gate.phases import Phase
@@ -385,6 +386,16 @@ class RollbackConfig(Strict):
         return value
 
 
+class IntegrityConfig(Strict):
+    """The data fingerprints at production scale (docs/integrity-isolation.md, "At scale"): where the baseline
+    is read, and the budget its plan must fit (rollout_gate/integrity/plan.py)."""
+
+    # A replica or restored snapshot to take the baseline on instead of the primary (a DSN, a secret like
+    # target.database_url): the documented default for large tables, as it keeps the scans off the primary.
+    source: SecretStr | None = None
+    budget: IntegrityBudget = IntegrityBudget()
+
+
 class Environment(Strict):
     name: str
     kind: Literal["local", "remote"] = "remote"
@@ -416,6 +427,8 @@ class Environment(Strict):
     criteria: CriteriaSection = CriteriaSection()
     # The watch phase: metric sources, signals and window criteria over the deploy window (docs/watch.md).
     watch: WatchConfig = WatchConfig()
+    # Data fingerprints at scale: baseline source (replica) and the scan budget (IntegrityConfig above).
+    integrity: IntegrityConfig = IntegrityConfig()
 
     @property
     def is_local(self) -> bool:

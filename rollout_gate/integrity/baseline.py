@@ -1,8 +1,14 @@
 """The pre-deploy baseline: a fingerprint snapshot stored as a file so CI can carry it between jobs.
 
-In the same file (one artifact for CI to carry), read in the same consistent view: the schema snapshot
-(key `schema`, compared after a rollback) and, for the users whose data the post-rollback smoke reads
-back through the old version, how many rows each owns per table (key `users`).
+In the same file (one artifact for CI to carry): the schema snapshot (key `schema`, compared after a
+rollback), for the users whose data the post-rollback smoke reads back through the old version how many
+rows each owns per table (key `users`), and the plan the scans followed (key `plan`).
+
+No snapshot is held across tables on the primary: the plan (`plan.py`) is printed and checked against
+`integrity.budget` first, then every table is fingerprinted in a short transaction of its own, on a pool
+of connections (`pool.py`). Consistency across tables comes from the rollout itself (maintenance mode,
+or the migration's own lock order), and the snapshot says so (`Snapshot.consistency`); or the baseline
+is read on `integrity.source`, a replica or restored snapshot, the default for large tables.
 """
 
 from __future__ import annotations
@@ -10,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from rollout_gate import db
 from rollout_gate.catalog.discover import user_table_from
@@ -24,10 +31,26 @@ from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.read import rls_restriction
 from rollout_gate.config.errors import ConfigError
 from rollout_gate.config.models import DatabaseTimeouts, Environment, TenancyConfig
-from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, discover_tables, take_snapshot
+from rollout_gate.integrity.config import IntegrityBudget
+from rollout_gate.integrity.fingerprint import (
+    BaselineError,
+    Snapshot,
+    bucket_bits_for,
+    discover_tables,
+    fingerprint_table,
+    read_server_version,
+)
+from rollout_gate.integrity.plan import PlanRefused, plan_scan
+from rollout_gate.integrity.pool import run_tables
 from rollout_gate.integrity.schema_snapshot import read_baseline_section, take_schema_snapshot
 
 USER_COUNTS_VERSION = 1
+
+
+PRIMARY_CONSISTENCY = (
+    "each table read in a transaction of its own (no snapshot held across tables on the primary): "
+    "consistency across tables comes from the rollout itself (maintenance mode, or the migration's own lock order)"
+)
 
 
 def capture(
@@ -43,14 +66,19 @@ def capture(
     owner_column: str = "user_id",
     timeouts: DatabaseTimeouts = db.DEFAULT_TIMEOUTS,
     connect_timeout: float = 10.0,
+    budget: IntegrityBudget | None = None,
+    source: str | None = None,
+    report: Callable[[str], None] | None = print,
 ) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`, with the
     schema snapshot of `schemas` and the rows each of `users` (emails) owns per table, by `owner_column`, in it.
-    A user table not given is discovered from the catalog (`tenancy`'s, else the schemas')."""
-    # One consistent view of all tables, without blocking writers; whole-table scans get the scan timeout.
-    with db.connect(
-        dsn, timeouts=timeouts, connect_timeout=connect_timeout, statement_s=timeouts.scan_statement_s
-    ) as conn:
+    A user table not given is discovered from the catalog (`tenancy`'s, else the schemas').
+
+    `source` names where `dsn` points when it is not the primary (`integrity.source`: a replica or restored
+    snapshot), for the report. The plan goes to `report` before any table is read; a plan over `budget`
+    raises `PlanRefused` (one line naming the tables)."""
+    budget = budget or IntegrityBudget()
+    with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn:
         problem = rls_restriction(conn)
         if problem:
             raise BaselineError(problem)
@@ -62,19 +90,77 @@ def capture(
                     raise
             else:
                 tables = list(dict.fromkeys([*tables, user_table]))
+        found = discover_tables(conn, schemas, tables)
+        version = read_server_version(conn)
+        plan = plan_scan(conn, "baseline", list(found), budget, scan_s=timeouts.scan_statement_s)
+        consistency = _consistency(conn, source)
+    if report is not None:
+        report(plan.describe())
+    refusal = plan.refusal()
+    if refusal:
+        raise PlanRefused(refusal)
+    rows = {t.name: t.rows for t in plan.tables}
+
+    def fingerprint(c: psycopg.Connection[Any], name: str) -> Any:
+        key, columns = found[name]
+        return fingerprint_table(
+            c, name, key, columns, server_version=version, bucket_bits=bucket_bits_for(rows.get(name, 0)),
+            parallel_workers=plan.parallel_per_statement,
+        )  # fmt: skip
+
+    order = [t.name for t in plan.tables] + sorted(set(found) - set(rows))
+    done = run_tables(
+        dsn, order, fingerprint, connections=plan.connections, timeouts=timeouts, connect_timeout=connect_timeout,
+        deadline_s=budget.time_s,
+    )  # fmt: skip
+    with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn:
         with conn.transaction():
-            conn.execute("set transaction isolation level repeatable read, read only")
-            snapshot = take_snapshot(conn, schemas, tables=tables)
+            conn.execute("set transaction read only")
             schema = take_schema_snapshot(conn, schemas)
+        with conn.transaction():
+            conn.execute("set transaction read only")
             counts = (
                 owner_counts(conn, schemas, users, user_table=user_table, owner_column=owner_column, user_key=user_key)
                 if user_table and user_key
                 else {}
             )
+    snapshot = Snapshot(tables=done.results, server_version=version, consistency=consistency)
+    took = f"{plan.what} took {done.wall_s:.1f}s (planned ~{plan.estimated_s:.1f}s)"
+    if report is not None:
+        report(f"{took}; {consistency}")
     save_atomically(
-        snapshot, path, {"schema": schema.to_payload(), "users": UserCounts(owner_column, counts).to_payload()}
-    )
+        snapshot, path,
+        {
+            "schema": schema.to_payload(), "users": UserCounts(owner_column, counts).to_payload(),
+            "plan": {"text": plan.describe(), "seconds": done.seconds, "wall_s": done.wall_s},
+        },
+    )  # fmt: skip
     return snapshot
+
+
+def _consistency(conn: psycopg.Connection[Any], source: str | None) -> str:
+    if source is None:
+        return PRIMARY_CONSISTENCY
+    row = conn.execute("select pg_is_in_recovery()").fetchone()
+    recovering = bool(row and row[0])
+    paused = False
+    if recovering:
+        paused_row = conn.execute("select pg_is_wal_replay_paused()").fetchone()
+        paused = bool(paused_row and paused_row[0])
+    state = (
+        "a replica with replay paused: one consistent state"
+        if paused
+        else "a replica still replaying: pause replay (pg_wal_replay_pause()) for one consistent state"
+        if recovering
+        else "not in recovery: a restored snapshot or copy, consistent when nothing writes to it"
+    )
+    return f"baseline read on integrity.source ({source}; {state}), not on the primary"
+
+
+def source_label(dsn: str) -> str:
+    """host:port/dbname of a DSN, never its password."""
+    params = conninfo_to_dict(dsn)
+    return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
 
 
 def scope(env: Environment) -> tuple[list[str], list[str]]:
@@ -82,17 +168,27 @@ def scope(env: Environment) -> tuple[list[str], list[str]]:
     return list(env.tenancy.schemas), [env.tenancy.user_table] if env.tenancy.user_table else []
 
 
-def capture_for(env: Environment, dsn: str, path: Path, *, users: Sequence[str] | None = None) -> Snapshot:
-    """The environment's baseline; `users` (emails) default to the local seed's pre-migration users."""
+def capture_for(
+    env: Environment,
+    dsn: str,
+    path: Path,
+    *,
+    users: Sequence[str] | None = None,
+    report: Callable[[str], None] | None = print,
+) -> Snapshot:
+    """The environment's baseline, read on `integrity.source` when it is set, else on `dsn`; `users` (emails)
+    default to the local seed's pre-migration users."""
     schemas, tables = scope(env)
     if users is None:
         users = _local_users(env)
     target = env.target
+    source = env.integrity.source.get_secret_value() if env.integrity.source else None
     return capture(
-        dsn, schemas, path, tables=tables, users=users,
+        source or dsn, schemas, path, tables=tables, users=users,
         user_table=env.tenancy.user_table, user_key=env.tenancy.user_key, tenancy=env.tenancy,
         owner_column=env.rollback.owner_column,
-        timeouts=target.timeouts, connect_timeout=target.connect_timeout,
+        timeouts=target.timeouts, connect_timeout=target.connect_timeout, budget=env.integrity.budget,
+        source=source_label(source) if source else None, report=report,
     )  # fmt: skip
 
 

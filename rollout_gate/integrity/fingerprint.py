@@ -10,15 +10,22 @@ bucket keeps sums that let a later comparison name the differing rows, not just 
 - the sums of the key itself, for integer and (on PostgreSQL 18+) uuid keys: a single lost row's
   primary key is the difference of those sums. Other key types report a lost row by key hash only.
 
-The sums are exact (`sum(bigint)` is numeric), no row leaves the database, and the per-row work is
-two hashes and a few additions; the scan runs in parallel where the server allows it.
+The sums are taken modulo 2^64 (exact in the scan, folded to one bigint per bucket and sum), which
+keeps every difference of one row exact and stores a bucket as a few 64-bit integers: the snapshot
+file holds them packed (`BucketSums`), about 0.2 bytes per row at ~256 rows per bucket. No row leaves
+the database, and the per-row work is two hashes and a few additions; the scan runs in parallel
+where the plan (`plan.py`) allows it.
 """
 
 from __future__ import annotations
 
+import base64
+import bisect
 import json
 import math
-from collections.abc import Iterable
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +36,13 @@ from psycopg import sql
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.errors import HarnessError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIN_BUCKET_BITS = 8
-MAX_BUCKET_BITS = 13
+# 2^22 buckets: ~256 rows per bucket up to ~1 G rows (a 4 M-bucket table stores ~170 MB of sums).
+MAX_BUCKET_BITS = 22
 ROWS_PER_BUCKET = 256
+_MOD = 1 << 64
+_HALF = 1 << 63
 # Single-column keys of these types hash with their own function (cheaper than text, same spread).
 KEY_HASH_FUNCTIONS = {
     "uuid": "uuid_hash_extended",
@@ -66,14 +76,83 @@ class KeyCodec:
         return sum(2 if p == "uuid" else 1 for p in self.parts if p)
 
 
+def wrap64(value: int) -> int:
+    """`value` modulo 2^64 as a signed 64-bit integer (the arithmetic of every stored sum)."""
+    return ((value + _HALF) % _MOD) - _HALF
+
+
+@dataclass
+class BucketSums:
+    """Per non-empty bucket, in bucket order: [count, sum k, sum r, sum k#r, *key part sums] (mod 2^64),
+    held as two flat int64 arrays rather than a dict of lists (a 4 M-bucket table stays ~200 MB)."""
+
+    width: int
+    ids: array[int] = field(default_factory=lambda: array("q"))
+    sums: array[int] = field(default_factory=lambda: array("q"))
+
+    @classmethod
+    def from_rows(cls, width: int, rows: Iterable[Sequence[int]]) -> BucketSums:
+        """From (bucket, count, sums...) rows in bucket order, each value already folded to 64 bits."""
+        out = cls(width)
+        for row in rows:
+            out.ids.append(row[0])
+            out.sums.extend(row[1:])
+        return out
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.ids)
+
+    def get(self, bucket: int) -> list[int] | None:
+        i = bisect.bisect_left(self.ids, bucket)
+        if i == len(self.ids) or self.ids[i] != bucket:
+            return None
+        return list(self.sums[i * self.width : (i + 1) * self.width])
+
+    def items(self) -> Iterator[tuple[int, list[int]]]:
+        w = self.width
+        for i, bucket in enumerate(self.ids):
+            yield bucket, list(self.sums[i * w : (i + 1) * w])
+
+    def rows(self) -> int:
+        return sum(self.sums[0 :: self.width]) if self.width else 0
+
+    def encode(self) -> dict[str, Any]:
+        """Little-endian int64 arrays, base64: compact and portable."""
+        return {"width": self.width, "ids": _pack(self.ids), "sums": _pack(self.sums)}
+
+    @classmethod
+    def decode(cls, payload: dict[str, Any]) -> BucketSums:
+        out = cls(int(payload["width"]), _unpack(payload["ids"]), _unpack(payload["sums"]))
+        if len(out.sums) != len(out.ids) * out.width:
+            raise ValueError("bucket ids and sums do not match")
+        return out
+
+
+def _pack(values: array[int]) -> str:
+    data = array("q", values)
+    if sys.byteorder == "big":
+        data.byteswap()
+    return base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def _unpack(text: str) -> array[int]:
+    data = array("q")
+    data.frombytes(base64.b64decode(text))
+    if sys.byteorder == "big":
+        data.byteswap()
+    return data
+
+
 @dataclass
 class TableFingerprint:
     table: str
     key: list[str]
     columns: dict[str, str]  # column -> type, in ordinal order
     rows: int
-    # bucket -> [count, sum k, sum r, sum k#r, *key part sums]
-    buckets: dict[int, list[int]] = field(default_factory=dict)
+    buckets: BucketSums = field(default_factory=lambda: BucketSums(4))
     bucket_bits: int = MIN_BUCKET_BITS
     key_hash: str | None = None
     key_parts: list[str] = field(default_factory=list)
@@ -88,12 +167,15 @@ class Snapshot:
     tables: dict[str, TableFingerprint]
     server_version: int = 0
     schema_version: int = SCHEMA_VERSION
+    # How the tables were read relative to one another (stated in reports; see baseline.py).
+    consistency: str = ""
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "schema_version": self.schema_version,
             "server_version": self.server_version,
+            "consistency": self.consistency,
             "tables": {
                 name: {
                     "table": fp.table,
@@ -104,7 +186,7 @@ class Snapshot:
                     "columns": [[c, t] for c, t in fp.columns.items()],
                     "rows": fp.rows,
                     "bucket_bits": fp.bucket_bits,
-                    "buckets": {str(b): [str(v) for v in sums] for b, sums in sorted(fp.buckets.items())},
+                    "buckets": fp.buckets.encode(),
                 }
                 for name, fp in sorted(self.tables.items())
             },
@@ -117,20 +199,28 @@ class Snapshot:
             payload: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise BaselineError(f"cannot read the baseline {path}: {exc}") from None
+        if not isinstance(payload, dict):
+            raise BaselineError(f"cannot read the baseline {path}: not a JSON object")
         version = payload.get("schema_version")
         if version != SCHEMA_VERSION:
             raise BaselineError(
                 f"baseline {path} has format version {version}, this harness reads {SCHEMA_VERSION}: take it again"
             )
-        tables = {
-            name: TableFingerprint(
-                table=fp["table"], key=fp["key"], columns={c: t for c, t in fp["columns"]}, rows=fp["rows"],
-                buckets={int(b): [int(v) for v in sums] for b, sums in fp["buckets"].items()},
-                bucket_bits=fp["bucket_bits"], key_hash=fp["key_hash"], key_parts=fp["key_parts"],
-            )
-            for name, fp in payload["tables"].items()
-        }  # fmt: skip
-        return cls(tables=tables, server_version=payload.get("server_version", 0), schema_version=version)
+        try:
+            tables = {
+                name: TableFingerprint(
+                    table=fp["table"], key=fp["key"], columns={c: t for c, t in fp["columns"]}, rows=fp["rows"],
+                    buckets=BucketSums.decode(fp["buckets"]),
+                    bucket_bits=fp["bucket_bits"], key_hash=fp["key_hash"], key_parts=fp["key_parts"],
+                )
+                for name, fp in payload["tables"].items()
+            }  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BaselineError(f"cannot read the baseline {path}: malformed table entry ({exc})") from None
+        return cls(
+            tables=tables, server_version=payload.get("server_version", 0), schema_version=version,
+            consistency=str(payload.get("consistency", "")),
+        )  # fmt: skip
 
 
 def discover_tables(
@@ -248,33 +338,51 @@ def fingerprint_table(
     codec: KeyCodec | None = None,
     with_row: bool = True,
     server_version: int | None = None,
+    parallel_workers: int | None = None,
 ) -> TableFingerprint:
-    """One scan of `table`: per bucket the count and the sums described in the module docstring."""
+    """One scan of `table` in a transaction of its own (never longer than that scan): per bucket the
+    count and the sums described in the module docstring. `parallel_workers` caps the server's parallel
+    workers for the statement (`max_parallel_workers_per_gather`); None keeps the server's setting."""
     if server_version is None:
-        server_version = _server_version(conn)
+        server_version = read_server_version(conn)
     if codec is None:
         codec = key_codec(key, columns, server_version)
     if bucket_bits is None:
-        bucket_bits = bucket_bits_for(_rows_estimate(conn, table))
+        bucket_bits = bucket_bits_for(rows_estimate(conn, table))
     parts = codec.part_count() if codec.recoverable else 0
     sums: list[sql.Composable] = [sql.SQL("sum(k)"), sql.SQL("sum(r)"), sql.SQL("sum(k # r)")]
     sums += [sql.SQL("sum(p{})").format(sql.SQL(str(i))) for i in range(parts)]
-    query = sql.SQL("select (k & {mask})::int as bucket, count(*), {sums} from ({rows}) h group by 1").format(
+    names = [sql.Identifier(f"s{i}") for i in range(len(sums))]
+    query = sql.SQL(
+        "select bucket, n, {wrapped} from ("
+        "select (k & {mask})::int as bucket, count(*) as n, {sums} from ({rows}) h group by 1) g order by 1"
+    ).format(
+        wrapped=sql.SQL(", ").join(sql.SQL(_WRAP).format(n) for n in names),
         mask=sql.Literal((1 << bucket_bits) - 1),
-        sums=sql.SQL(", ").join(sums),
+        sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(e, n) for e, n in zip(sums, names, strict=True)),
         rows=hashed_rows(table, columns, codec, with_row=with_row),
     )
+    own = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
-        _allow_parallel_scan(conn)
-        result = {int(b): [int(v) for v in values] for b, *values in conn.execute(query).fetchall()}
+        if own:  # inside a caller's transaction this is a savepoint: its read/write mode stays the caller's
+            conn.execute("set transaction read only")
+        allow_parallel_scan(conn, parallel_workers)
+        with conn.cursor(binary=True) as cur:
+            result = BucketSums.from_rows(4 + parts, cur.execute(query).fetchall())
     return TableFingerprint(
-        table=table, key=list(codec.columns), columns=dict(columns), rows=sum(v[0] for v in result.values()),
+        table=table, key=list(codec.columns), columns=dict(columns), rows=result.rows(),
         buckets=result, bucket_bits=bucket_bits, key_hash=codec.hash_function, key_parts=list(codec.parts),
     )  # fmt: skip
 
 
+# A numeric sum folded into a signed 64-bit integer (mod 2^64), once per bucket.
+_WRAP = "({0} - 18446744073709551616 * floor(({0} + 9223372036854775808) / 18446744073709551616))::bigint"
+
+
 def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, tables: Iterable[str] = ()) -> Snapshot:
-    version = _server_version(conn)
+    """Every table, one after another on `conn` (small databases, rehearsal copies); `baseline.capture`
+    plans and parallelises the same work."""
+    version = read_server_version(conn)
     fingerprints = {
         name: fingerprint_table(conn, name, key, columns, server_version=version)
         for name, (key, columns) in discover_tables(conn, schemas, tables).items()
@@ -282,21 +390,25 @@ def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, tables: 
     return Snapshot(tables=fingerprints, server_version=version)
 
 
-def _allow_parallel_scan(conn: psycopg.Connection[Any]) -> None:
+def allow_parallel_scan(conn: psycopg.Connection[Any], workers: int | None = None) -> None:
     # The planner cannot know the aggregate has few groups, so it would not parallelise the scan:
     # make handing hashed rows to the leader free, which lets the server's parallel workers hash.
     conn.execute("set local parallel_setup_cost = 0")
     conn.execute("set local parallel_tuple_cost = 0")
+    if workers is not None:
+        conn.execute("select set_config('max_parallel_workers_per_gather', %s, true)", (str(max(0, workers)),))
 
 
-def _server_version(conn: psycopg.Connection[Any]) -> int:
+def read_server_version(conn: psycopg.Connection[Any]) -> int:
     return int(conn.execute("select current_setting('server_version_num')").fetchone()[0])  # type: ignore[index]
 
 
-def _rows_estimate(conn: psycopg.Connection[Any], table: str) -> int:
+def rows_estimate(conn: psycopg.Connection[Any], table: str) -> int:
     name: QualifiedName = qualify(table)
+    # reltuples is -1 before the first vacuum/analyze: fall back to the statistics collector's live rows.
     row = conn.execute(
-        "select greatest(c.reltuples, 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "select greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0) from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace left join pg_stat_user_tables s on s.relid = c.oid "
         "where n.nspname = %s and c.relname = %s",
         (name.schema, name.name),
     ).fetchone()

@@ -9,7 +9,11 @@ hundred per bucket. With `d` = current sums - baseline sums, a bucket with one d
 - one row changed (same keys, d.count == 0, d.k == 0): the row c for which replacing its row
   hash by c.r - d.r explains d.mix = sum(k # r), i.e. (c.k ^ c.r) - (c.k ^ (c.r - d.r)) == d.mix.
 
-A bucket with several differences is reported as such (rare with ~256 rows per bucket).
+All of it modulo 2^64, the arithmetic of the stored sums. A bucket with several differences is
+reported as such (rare with ~256 rows per bucket when few rows differ).
+
+Narrowing is bounded: when the differing buckets hold more rows than `MAX_NARROWED_ROWS`, only an
+evenly spread sample of them is fetched (`narrow_sample`), and the report counts the rest from the sums.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollout_gate.integrity.fingerprint import KeyCodec, hashed_rows
+from rollout_gate.integrity.fingerprint import KeyCodec, hashed_rows, wrap64
 
-INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
-# Upper bound on the rows fetched to narrow one table down.
+# Upper bounds on what is fetched to narrow one table down: buckets, and the rows in them.
 MAX_NARROWED_BUCKETS = 64
+MAX_NARROWED_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,30 @@ class CurrentRow:
 class BucketSolution:
     rows: list[RowDiff]
     solved: bool
+
+
+def narrow_sample(
+    buckets: list[int],
+    rows_in: dict[int, int],
+    *,
+    max_buckets: int = MAX_NARROWED_BUCKETS,
+    max_rows: int = MAX_NARROWED_ROWS,
+) -> list[int]:
+    """The differing buckets to fetch: all of them when they fit, else an evenly spread sample whose rows
+    (`rows_in`: the larger of a bucket's baseline and current count) stay within `max_rows`."""
+    if len(buckets) <= max_buckets and sum(rows_in[b] for b in buckets) <= max_rows:
+        return list(buckets)
+    step = max(1, len(buckets) // max_buckets)
+    picked: list[int] = []
+    total = 0
+    for bucket in buckets[::step]:
+        if len(picked) == max_buckets:
+            break
+        if total + rows_in[bucket] > max_rows:
+            continue
+        picked.append(bucket)
+        total += rows_in[bucket]
+    return picked
 
 
 def fetch_bucket_rows(
@@ -89,19 +117,19 @@ def solve_bucket(
     """The differing rows of one bucket, if a single difference explains the sums."""
     now = _sums(rows, codec)
     base = before if before is not None else [0] * len(now)
-    d = [a - b for a, b in zip(now, base, strict=True)]
+    d = [wrap64(a - b) for a, b in zip(now, base, strict=True)]
     count, dk, dr, dmix, dparts = d[0], d[1], d[2], d[3], d[4:]
     if count == 1:
         for row in rows:
             if row.k == dk and (not with_row or row.r == dr):
                 return BucketSolution([RowDiff("added", _describe(codec, row.key_text, row.k))], True)
     elif count == -1:
-        return BucketSolution([_lost(conn, codec, -dk, [-p for p in dparts])], True)
+        return BucketSolution([_lost(conn, codec, wrap64(-dk), [wrap64(-p) for p in dparts])], True)
     elif count == 0 and dk == 0 and with_row and dr != 0:
         changed = []
         for row in rows:
-            old = row.r - dr
-            if INT64_MIN <= old <= INT64_MAX and (row.k ^ row.r) - (row.k ^ old) == dmix:
+            old = wrap64(row.r - dr)
+            if wrap64((row.k ^ row.r) - (row.k ^ old)) == dmix:
                 changed.append(row)
         if len(changed) == 1:
             row = changed[0]

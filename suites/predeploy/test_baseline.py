@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.predeploy, pytest.mark.criterion("baseline_recorded")]
 def test_baseline_of_pre_migration_data_is_recorded(
     rollout_target_dsn: str, rollout_env: Environment, rollout_session: RolloutSession
 ) -> None:
-    try:
+    try:  # a plan over integrity.budget is refused here (PlanRefused is a BaselineError), before any scan
         snapshot = capture_for(rollout_env, rollout_target_dsn, rollout_session.baseline_path)
     except BaselineError as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -27,3 +27,4 @@ def test_baseline_of_pre_migration_data_is_recorded(
     empty = sorted(name for name, fp in snapshot.tables.items() if fp.rows == 0)
     rows = ", ".join(f"{name} {fp.rows}" for name, fp in sorted(snapshot.tables.items()))
     print(f"baseline {rollout_session.baseline_path}: {rows}; empty: {', '.join(empty) or 'none'}")
+    print(f"consistency: {snapshot.consistency}")

@@ -10,7 +10,13 @@ import psycopg
 import pytest
 
 from rollout_gate.integrity.compare import compare
-from rollout_gate.integrity.fingerprint import BaselineError, Snapshot, bucket_bits_for, take_snapshot
+from rollout_gate.integrity.fingerprint import (
+    SCHEMA_VERSION,
+    BaselineError,
+    Snapshot,
+    bucket_bits_for,
+    take_snapshot,
+)
 from rollout_gate.local.cluster import EmbeddedCluster
 from rollout_gate.run import RunContext
 from tests.rehearsal import ROOT
@@ -140,7 +146,7 @@ def test_snapshot_survives_a_round_trip_and_refuses_another_format(conn: psycopg
     path = tmp_path / "baseline.json"
     before.save(path)
     assert Snapshot.load(path) == before
-    path.write_text(path.read_text().replace('"schema_version": 2', '"schema_version": 1'))
+    path.write_text(path.read_text().replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 1'))
     with pytest.raises(BaselineError, match="format version 1"):
         Snapshot.load(path)
 
@@ -148,5 +154,6 @@ def test_snapshot_survives_a_round_trip_and_refuses_another_format(conn: psycopg
 def test_bucket_count_grows_with_the_table_within_bounds() -> None:
     assert bucket_bits_for(0) == 8
     assert bucket_bits_for(100_000) == 9
-    assert bucket_bits_for(5_000_000) == 13
-    assert bucket_bits_for(10**10) == 13
+    assert bucket_bits_for(5_000_000) == 15
+    assert bucket_bits_for(50_000_000) == 18  # ~190 rows per bucket
+    assert bucket_bits_for(10**10) == 22
