@@ -132,7 +132,7 @@ class Shop:
         return TenancyConfig(
             user_table="shop.users", tenant_table="shop.stores", tenant_key="store_id", schemas=("shop",),
             membership=MembershipConfig(
-                table="shop.staff", tenant_column="store_id", status_column=None, read_only_roles=()
+                table="shop.staff", tenant_column="store_id", status_column=None
             ),
             personal_workspace=PersonalWorkspaceConfig(function=None, owner_column=None),
             # Adding a user to one's store is what staff rows are for.
