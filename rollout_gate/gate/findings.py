@@ -97,7 +97,10 @@ def probe_findings(results: Iterable[_Probe]) -> list[Finding]:
     out = []
     for r in results:
         against = f" against tenant {r.other}" if r.other else ""
-        detail = f"{r.table}: {r.op.upper()} as {r.actor}{against}: {r.status}"
+        # A spoof probe's column (the user column forged): what the finding is about, not row data.
+        column = getattr(r, "column", None)
+        of = f" of {column}" if column else ""
+        detail = f"{r.table}: {r.op.upper()}{of} as {r.actor}{against}: {r.status}"
         rule = f"probe_{r.op}"
         out.append(Finding(TABLE, r.table, rule, detail))
         out += [Finding(POLICY, name, rule, detail) for name in policy_names(r.policies)]

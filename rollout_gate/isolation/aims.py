@@ -4,7 +4,9 @@ For the member's tenant and another tenant B: up to two own rows and three of B'
 key as `col=value`), both as JSON for the policy replays, and the rows INSERT probes write. Where
 writes are allowed and either tenant has no row in the table, one is created inside the member's
 rolled-back transaction, as admin: copied from a row of any tenant (re-keyed, see rowgen.py) or,
-in an empty table, synthesized from the catalog. Tables are visited parents first, so a row made
+in an empty table, synthesized from the catalog. INSERT candidates start from the member's own rows,
+then rows of other shapes (`shape_templates`), so a policy or CHECK refusing one kind of row does not
+leave the probe without a positive control. Tables are visited parents first, so a row made
 for a parent is there for its children.
 """
 
@@ -175,9 +177,7 @@ def key_text(meta: Table, alias: str = "t") -> sql.Composable:
 
 def _create(ctx: Context, aim: Aim, meta: Table, side: str, tenant: str, actor: str) -> bool:
     """Create a row of `tenant` for the probes (as admin, kept until the member's transaction rolls back)."""
-    t = aim.table.name.ident
-    rows = ctx.conn.execute(sql.SQL("select to_jsonb(t) from {} t limit 3").format(t)).fetchall()
-    templates = [r[0] for r in rows] or [synth_template(ctx.conn, meta)]
+    templates = shape_templates(ctx.conn, meta) or [synth_template(ctx.conn, meta)]
     plans = plan_rows(
         ctx.conn, ctx.model, aim.table, templates, tenants=(tenant,), actor=actor, outsider=ctx.outsider([tenant])
     )
@@ -198,8 +198,40 @@ def _create(ctx: Context, aim: Aim, meta: Table, side: str, tenant: str, actor: 
     return False
 
 
-def _plan(ctx: Context, aim: Aim, member: Member, templates: list[dict[str, Any]]) -> None:
-    """INSERT candidates, from the member's own rows as templates."""
+# Rows of other shapes (which columns are NULL, the booleans' values), from the first rows of the table:
+# a CHECK may tie a column to another (`personal_account = (slug is null)`), a policy may accept one
+# kind of row only (team accounts, not personal ones).
+_SHAPES = """
+select j from (select distinct on (s) j, n from (
+    select to_jsonb(t) as j, row_number() over () as n,
+           (select array_agg(e.key || ':' || case when jsonb_typeof(e.value) in ('null', 'boolean')
+                                               then e.value::text else '' end order by e.key)
+              from jsonb_each(to_jsonb(t)) e) as s
+    from (select * from {} limit 1000) t) x order by s, n) y
+order by n limit %s
+"""
+
+
+def shape_templates(
+    conn: psycopg.Connection[Any], meta: Table, after: list[dict[str, Any]] | None = None, limit: int = 3
+) -> list[dict[str, Any]]:
+    """`after` (the member's own rows), then rows of shapes they do not have, at most `limit` more."""
+
+    def shape(row: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+        return tuple(sorted((k, v if v is None or isinstance(v, bool) else "") for k, v in row.items()))
+
+    out = list(after or [])
+    seen = {shape(r) for r in out}
+    for (row,) in conn.execute(sql.SQL(_SHAPES).format(meta.name.ident), (limit + len(out),)).fetchall():
+        if shape(row) not in seen and len(out) < len(after or []) + limit:
+            seen.add(shape(row))
+            out.append(row)
+    return out
+
+
+def _plan(ctx: Context, aim: Aim, member: Member, own_rows: list[dict[str, Any]]) -> None:
+    """INSERT candidates, from the member's own rows as templates, then rows of other shapes."""
+    templates = shape_templates(ctx.conn, ctx.model.table(aim.table.name), own_rows)
     aim.outsider = ctx.outsider([member.tenant_id, *([aim.other_tenant] if aim.other_tenant else [])])
     if aim.table.is_tenant_table:
         # A new tenant row: nobody's yet, so only the spoofs (its creator) are probed on it.

@@ -1,11 +1,13 @@
 """What the role matrix acts on, made as admin inside its rolled-back transaction.
 
-A test tenant T with an active owner and rows in the most tenant tables; users who are not members
-of T, made members of T in every declared role (plus an inactive owner where a status column exists,
-and a lowest-role member whose membership the others try to manage); a signed-in non-member; and for
-every table one row of T to update and delete (made from a row of another tenant, or from the
-table's columns, when T has none). Role columns may be scalar (text, enum) or arrays of them: the
-kind is read from the catalog, and membership rows are built accordingly.
+A test tenant T with an active owner and rows in the most tenant tables; users who are not members of T,
+made members of T in every declared role (plus an inactive owner where a status column exists, and a
+lowest-role member whose membership the others try to manage); a signed-in non-member; and for every
+table one row of T to update and delete (made from a row of another tenant, or from the table's columns,
+when T has none). T's own owners join as positive controls only: a right the schema ties to the tenant
+row (a primary owner deleting its account) is theirs, not a made owner's. Role columns may be scalar
+(text, enum) or arrays of them: the kind is read from the catalog, and membership rows are built
+accordingly.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ class Fixture:
             return None
         meta = self.model.table(table.name)
         overrides = {}
-        if len(meta.primary_key) == 1:
+        if len(meta.primary_key) == 1 and not meta.columns[meta.primary_key[0]].generated:
             with contextlib.suppress(RowError):  # a key type without fresh values: found by rowcount
                 overrides[meta.primary_key[0]] = fresh_value(self.conn, meta, meta.primary_key[0])
         try:
@@ -240,6 +242,10 @@ def prepare(conn: psycopg.Connection[Any], model: TenancyModel) -> Fixture:
     owners = [a for a in fx.actors if a.role == owner]
     if not owners:
         raise SetupError(f"could not make an {owner} member of tenant {tenant}: {fx.missing.get(mtable.name, '')}")
+    # The tenant's own owners come after the made ones, for the controls only: a right the schema ties
+    # to a column of the tenant row (a primary owner deleting its account) is theirs, not a new owner's.
+    for user, email in _owners(conn, model, shape, tenant):
+        fx.actors.append(Actor(f"existing {owner}", user, email, owner, True, tenant, frozenset(roles.root[owner])))
     if m.status_column:
         user, email, _ = users.pop(0)
         inactive = Actor(f"inactive {owner}", user, email, owner, False, tenant)
@@ -313,6 +319,26 @@ def _pick_tenant(conn: psycopg.Connection[Any], model: TenancyModel, shape: Memb
         for (tenant,) in rows:
             coverage[tenant] += 1
     return max(candidates, key=lambda t: (coverage[t], -candidates.index(t)))
+
+
+def _owners(
+    conn: psycopg.Connection[Any], model: TenancyModel, shape: MembershipShape, tenant: str
+) -> list[tuple[str, str | None]]:
+    """Up to two active owners `tenant` already has: (id, email)."""
+    cfg, m = model.config, model.config.membership
+    email = sql.SQL("u.email::text") if "email" in model.table(model.user_table).columns else sql.SQL("null::text")
+    rows = conn.execute(
+        sql.SQL(
+            "select u.{ukey}::text, {email} from {members} m join {users} u on u.{ukey} = m.{mu} "
+            "where m.{mt}::text = %s and {owner} and {active} order by 1 limit 2"
+        ).format(
+            ukey=sql.Identifier(cfg.user_key), email=email, members=model.membership_table.ident,
+            users=model.user_table.ident, mu=sql.Identifier(m.user_column), mt=sql.Identifier(m.tenant_column),
+            owner=_role_predicate(shape, m.owner_role), active=_active(model),
+        ),
+        (tenant,),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 def _users(

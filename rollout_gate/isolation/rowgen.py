@@ -13,7 +13,8 @@ made above) in the order the probes try them.
 
 A table with no row at all gets a template from its catalog (`synth_template`): defaults where there
 are, NULL where allowed, else a value of the column's type that its own CHECK constraints or enum
-labels allow.
+labels allow. A NOT NULL user column is the actor even where it has a default: the admin creating a
+probe row has no identity, so `invited_by default auth.uid()` would be NULL.
 """
 
 from __future__ import annotations
@@ -152,8 +153,13 @@ def plan_row(
             if parents[name] is None and column.not_null:
                 raise RowError(f"no row of the parent table in tenant {tenant} for {table.name}.{name}")
             values[name] = parents[name]
-        elif name not in template and column.has_default and name not in meta.primary_key:
-            continue  # a synthesized template leaves it to the default (e.g. `invited_by default auth.uid()`)
+        elif (
+            name not in template
+            and column.has_default
+            and name not in meta.primary_key
+            and not (name in user_columns and column.not_null and actor is not None)
+        ):
+            continue  # a synthesized template leaves it to the default (e.g. `created_at default now()`)
         elif name in user_columns:
             if name in meta.unique_key_columns:
                 if not column.not_null and (variant == 0 or template.get(name) is None):

@@ -2,8 +2,10 @@
 
 Candidates are one active member per tenant (an owner where there is one, never a read-only role
 when another exists), in an order fixed by a hash of the tenant id and the configured seed. From
-four times the sample size, the tenants with rows in the most tenant tables are kept, so that the
-probes' positive controls can run on as many tables as possible.
+four times the sample size (plus the tenant with the most active members), the tenants with rows in
+the most tenant tables are kept, a membership besides the candidate's own counting as one more (the
+controls of membership updates and deletes need it: an owner may not demote or remove itself), so
+that the probes' positive controls can run on as many tables and operations as possible.
 """
 
 from __future__ import annotations
@@ -58,8 +60,38 @@ def sample_members(conn: psycopg.Connection[Any], model: TenancyModel, size: int
     ).fetchall()
     if not candidates:
         return []
+    # The tenant with the most active members joins the candidates: its membership rows other than the
+    # member's own are what the controls of membership updates and deletes act on.
+    biggest = conn.execute(
+        sql.SQL(
+            "select m.{tenant}::text from {members} m where {active} group by 1 having count(*) > 1 "
+            "order by count(*) desc, hashtextextended(m.{tenant}::text || ':' || %s, 0) limit 1"
+        ).format(**ids),
+        (str(seed),),
+    ).fetchone()
+    if biggest is not None and all(t != biggest[0] for t, _, _ in candidates):
+        found = conn.execute(
+            sql.SQL(
+                "select m.{tenant}::text, m.{user}::text, m.{role}::text from {members} m "
+                "where m.{tenant}::text = %s and {active} order by ({is_owner}) desc, ({read_only}), m.{user}::text "
+                "limit 1"
+            ).format(**ids),
+            (biggest[0],),
+        ).fetchone()
+        if found is not None:
+            candidates.append((found[0], found[1], found[2]))
     coverage = {t: 0 for t, _, _ in candidates}
     tenant_ids = list(coverage)
+    # The membership table counts for a tenant with a membership besides the candidate's own.
+    others = conn.execute(
+        sql.SQL(
+            "select c.t from unnest(%s::text[], %s::text[]) c(t, u) where exists (select 1 from {members} m "
+            "where m.{tenant}::text = c.t and m.{user}::text <> c.u and {active})"
+        ).format(**ids),
+        ([t for t, _, _ in candidates], [u for _, u, _ in candidates]),
+    ).fetchall()
+    for (tenant,) in others:
+        coverage[tenant] += 1
     for table in model.tenant_tables:
         key_type = model.table(table.name).columns[table.key].type
         rows = conn.execute(

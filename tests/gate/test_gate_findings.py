@@ -152,3 +152,18 @@ def test_policy_names_come_from_described_policies_with_spaces_and_restrictive()
     )
     assert findings.policy_names(described) == ["Members read", "deny_suspended"]
     assert findings.policy_names("no SELECT policy for authenticated on public.clients") == []
+
+
+def test_a_spoof_finding_names_the_forged_column() -> None:
+    from rollout_gate.isolation.results import ProbeResult
+
+    spoof = ProbeResult(
+        "spoof_insert", "public.accounts", "member of tenant 7 (user 3, owner)", None, "leak",
+        "wrote a row with primary_owner_user_id = another user (9)", "accounts_insert (INSERT to authenticated)",
+        ("id=5",), "primary_owner_user_id",
+    )  # fmt: skip
+    found = findings.probe_findings([spoof])
+    assert {f.detail for f in found} == {
+        "public.accounts: SPOOF_INSERT of primary_owner_user_id as member of tenant 7 (user 3, owner): leak"
+    }
+    assert ("policy", "accounts_insert") in {(f.kind, f.name) for f in found}

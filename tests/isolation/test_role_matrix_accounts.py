@@ -60,8 +60,9 @@ def _conclusive(output: str) -> str:
     found = SUMMARY.search(output)
     assert found, output
     actors, cells, ok, failing, inconclusive = (int(found.group(i)) for i in range(1, 6))
-    # owner, editor, reader and a non-member (no status column: no inactive member).
-    assert (actors, failing, inconclusive) == (4, 0, 0) and cells == ok > 0, found.group(0)
+    # owner, editor, reader and a non-member (no status column: no inactive member), plus the tenant's own
+    # two owners, positive controls only.
+    assert (actors, failing, inconclusive) == (6, 0, 0) and cells == ok > 0, found.group(0)
     return found.group(0)
 
 

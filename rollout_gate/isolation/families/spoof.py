@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rollout_gate.isolation import judge
 from rollout_gate.isolation.aims import Aim
 from rollout_gate.isolation.results import Attempt
+from rollout_gate.isolation.rowgen import RowPlan
 
 if TYPE_CHECKING:
     from rollout_gate.isolation.runner import Context
@@ -38,16 +39,26 @@ def _spoof_insert(ctx: Context, aim: Aim, column: str) -> None:
         return gap("no user outside the member's tenant to attribute the row to")
     if isinstance(aim.own_plans, str):
         return gap(f"cannot build a row: {aim.own_plans}")
+    # The first candidate the target accepts as the member's own row is the positive control. One its
+    # policies refuse (a personal account a member may not create) gives way to the next template; if
+    # every candidate is refused, the first refused one is still tried forged (a leak is a leak).
+    chosen: tuple[Attempt, RowPlan] | None = None
     control: Attempt | None = None
     for (own,) in aim.own_plans:
         control = ctx.insert(own)
-        if control.touched or not control.constraint_error:
-            forged = own.with_value(column, aim.outsider)
-            attempt = ctx.insert(forged, read_back=column)
-            verdict = judge.spoof("spoof_insert", column, control, attempt, aim.outsider)
-            ctx.add("spoof_insert", aim.table, None, verdict, forged.keys, column)
-            return None
-    return gap(f"cannot build a row the target accepts ({len(aim.own_plans)} candidate(s) tried; last: {control})")
+        if control.touched:
+            chosen = control, own
+            break
+        if not control.constraint_error and chosen is None:
+            chosen = control, own
+    if chosen is None:
+        tried = len(aim.own_plans)
+        return gap(f"cannot build a row the target accepts ({tried} candidate(s) tried; last: {control})")
+    forged = chosen[1].with_value(column, aim.outsider)
+    attempt = ctx.insert(forged, read_back=column)
+    verdict = judge.spoof("spoof_insert", column, chosen[0], attempt, aim.outsider)
+    ctx.add("spoof_insert", aim.table, None, verdict, forged.keys, column)
+    return None
 
 
 def _spoof_update(ctx: Context, aim: Aim, column: str, type_: str) -> None:

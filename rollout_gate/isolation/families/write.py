@@ -11,6 +11,7 @@ from psycopg import sql
 from rollout_gate.isolation import judge
 from rollout_gate.isolation.aims import Aim
 from rollout_gate.isolation.results import Attempt
+from rollout_gate.isolation.rowgen import RowPlan
 
 if TYPE_CHECKING:
     from rollout_gate.isolation.runner import Context
@@ -47,8 +48,9 @@ def probe(ctx: Context) -> None:
             ctx.add("update", table, aim.other_tenant, verdict, keys)
         if "delete" in pending:
             delete = sql.SQL("delete from {} where ctid = any(%s::tid[])").format(t)
+            # Every picked own row: one of them may be the member's own membership, which it may not remove.
             verdict = judge.write(
-                "delete", ctx.attempt(delete, (aim.own[:1],)), ctx.attempt(delete, (aim.other,)), aim.other_tenant
+                "delete", ctx.attempt(delete, (aim.own,)), ctx.attempt(delete, (aim.other,)), aim.other_tenant
             )
             ctx.add("delete", table, aim.other_tenant, verdict, keys)
         if "insert" in pending:
@@ -59,14 +61,23 @@ def _insert(ctx: Context, aim: Aim) -> None:
     if isinstance(aim.insert_plans, str):
         ctx.add("insert", aim.table, aim.other_tenant, judge.inconclusive(f"cannot build a row: {aim.insert_plans}"))
         return
+    # The first candidate the target accepts in the member's own tenant is the positive control. One its
+    # policies refuse gives way to the next template; if every candidate is refused, the first refused
+    # one is still tried against B (a leak is a leak; otherwise inconclusive: the control failed).
+    chosen: tuple[Attempt, RowPlan] | None = None
     control: Attempt | None = None
     for own, other in aim.insert_plans:
         control = ctx.insert(own)
-        if control.touched or not control.constraint_error:
-            attempt = ctx.insert(other, read_back=aim.table.key)
-            verdict = judge.write("insert", control, attempt, aim.other_tenant)
-            ctx.add("insert", aim.table, aim.other_tenant, verdict, other.keys)
-            return
+        if control.touched:
+            chosen = control, other
+            break
+        if not control.constraint_error and chosen is None:
+            chosen = control, other
+    if chosen is not None:
+        attempt = ctx.insert(chosen[1], read_back=aim.table.key)
+        verdict = judge.write("insert", chosen[0], attempt, aim.other_tenant)
+        ctx.add("insert", aim.table, aim.other_tenant, verdict, chosen[1].keys)
+        return
     # Every candidate row broke a constraint of the target: say so, never pass silently.
     tried = len(aim.insert_plans)
     detail = f"cannot build a row the target accepts ({tried} candidate(s) tried; last: {control})"
