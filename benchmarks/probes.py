@@ -7,8 +7,8 @@ Seeds and migrates the reference app in an embedded PostgreSQL (the local target
 writes and once read-only, then the role matrix (rollout_gate/isolation/roles.py) once; the combined
 rate (probes with writes + the role matrix) is what the target is about. A probe is one (member, table,
 operation) result; each runs one or two statements (the cross-tenant attempt and its positive
-control), each in its own savepoint. The rate is probe statements per second over the whole run (row picking and probe-row creation as admin
-included; read-backs of stored rows not counted as statements). Target (issue 11): >= 500/s.
+control), each in its own savepoint. The rate is probe statements per second over the whole run
+(row picking and probe-row creation as admin included; read-backs not counted). Target: >= 500/s.
 """
 
 from __future__ import annotations
