@@ -46,12 +46,29 @@ def _aim(ctx: Context, table: TenantTable, tenant: str | None) -> tuple[TenantTa
         rows = ctx.conn.execute(pick).fetchall()
     plan: Plan = None
     if ctx.writes and rows and not table.is_tenant_table:
-        template = rows[0][1]
-        owner = str(template[table.key])
-        plans = plan_rows(ctx.conn, ctx.model, table, [template], tenants=(owner,), actor=None,
-                          outsider=ctx.outsider([owner]))  # fmt: skip
-        plan = plans if isinstance(plans, str) else plans[0][0]
+        template = _tenant_row(ctx, table, [r[1] for r in rows])
+        if template is None:
+            plan = f"no row of {table.name} names a tenant ({table.key} is NULL on every row) to build one from"
+        else:
+            owner = str(template[table.key])
+            plans = plan_rows(ctx.conn, ctx.model, table, [template], tenants=(owner,), actor=None,
+                              outsider=ctx.outsider([owner]))  # fmt: skip
+            plan = plans if isinstance(plans, str) else plans[0][0]
     return table, [r[0] for r in rows], [r[2] for r in rows], plan, why
+
+
+def _tenant_row(ctx: Context, table: TenantTable, picked: list[dict[str, object]]) -> dict[str, object] | None:
+    """A row with a tenant key to build the insert from: rows with a NULL key are expected where the model
+    allows them (a lazy migration's rows of users yet to sign in, global rows), and name no tenant."""
+    for row in picked:
+        if row.get(table.key) is not None:
+            return row
+    got = ctx.conn.execute(
+        sql.SQL("select to_jsonb(t) from {} t where t.{} is not null limit 1").format(
+            table.name.ident, sql.Identifier(table.key)
+        )
+    ).fetchone()
+    return dict(got[0]) if got else None
 
 
 def _create(ctx: Context, table: TenantTable, tenant: str) -> str | None:

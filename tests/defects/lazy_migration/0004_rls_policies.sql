@@ -1,0 +1,1 @@
+../../../rollout_gate/reference_app/migrations/0004_rls_policies.sql

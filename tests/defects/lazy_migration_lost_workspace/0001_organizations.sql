@@ -1,0 +1,1 @@
+../lazy_migration/0001_organizations.sql

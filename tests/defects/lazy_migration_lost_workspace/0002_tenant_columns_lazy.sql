@@ -1,0 +1,1 @@
+../lazy_migration/0002_tenant_columns_lazy.sql

@@ -1,0 +1,1 @@
+../lazy_migration/0003_constraints_indexes.sql

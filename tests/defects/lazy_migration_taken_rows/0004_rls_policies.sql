@@ -1,0 +1,1 @@
+../lazy_migration/0004_rls_policies.sql
