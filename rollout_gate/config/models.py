@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, Sec
 from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
 from rollout_gate.e2e.config import E2eConfig
-from rollout_gate.integrity.config import IntegrityBudget
+from rollout_gate.integrity.config import IntegrityBudget, IntegritySampling
 from rollout_gate.load.config import LoadConfig
 from rollout_gate.mail import MailConfig
 from rollout_gate.phases import Phase
@@ -394,6 +394,8 @@ class IntegrityConfig(Strict):
     # target.database_url): the documented default for large tables, as it keeps the scans off the primary.
     source: SecretStr | None = None
     budget: IntegrityBudget = IntegrityBudget()
+    # Tables checked on a key-hash sample only (never by default; warning level unless blocking: true).
+    sampling: IntegritySampling = IntegritySampling()
 
 
 class Environment(Strict):

@@ -31,7 +31,7 @@ from rollout_gate.catalog.names import qualify
 from rollout_gate.catalog.read import rls_restriction
 from rollout_gate.config.errors import ConfigError
 from rollout_gate.config.models import DatabaseTimeouts, Environment, TenancyConfig
-from rollout_gate.integrity.config import IntegrityBudget
+from rollout_gate.integrity.config import IntegrityBudget, IntegritySampling
 from rollout_gate.integrity.fingerprint import (
     BaselineError,
     Snapshot,
@@ -39,9 +39,11 @@ from rollout_gate.integrity.fingerprint import (
     discover_tables,
     fingerprint_table,
     read_server_version,
+    sample_threshold,
 )
 from rollout_gate.integrity.plan import PlanRefused, plan_scan
 from rollout_gate.integrity.pool import run_tables
+from rollout_gate.integrity.sampling import SampleMismatch, confidence_line
 from rollout_gate.integrity.schema_snapshot import read_baseline_section, take_schema_snapshot
 
 USER_COUNTS_VERSION = 1
@@ -68,6 +70,7 @@ def capture(
     connect_timeout: float = 10.0,
     budget: IntegrityBudget | None = None,
     source: str | None = None,
+    sampling: IntegritySampling | None = None,
     report: Callable[[str], None] | None = print,
 ) -> Snapshot:
     """Fingerprint every table of `schemas` (and `tables` elsewhere) and save the snapshot at `path`, with the
@@ -76,8 +79,10 @@ def capture(
 
     `source` names where `dsn` points when it is not the primary (`integrity.source`: a replica or restored
     snapshot), for the report. The plan goes to `report` before any table is read; a plan over `budget`
-    raises `PlanRefused` (one line naming the tables)."""
+    raises `PlanRefused` (one line naming the tables). Tables `sampling` names are fingerprinted on their
+    key-hash sample only (`sampling.py`), and the report says what each sample proves."""
     budget = budget or IntegrityBudget()
+    sampling = sampling or IntegritySampling()
     with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn:
         problem = rls_restriction(conn)
         if problem:
@@ -91,8 +96,16 @@ def capture(
             else:
                 tables = list(dict.fromkeys([*tables, user_table]))
         found = discover_tables(conn, schemas, tables)
+        unknown = sorted(set(sampling.tables) - set(found))
+        if unknown:
+            raise SampleMismatch(
+                f"integrity.sampling.tables names {', '.join(unknown)}: not a table the baseline covers "
+                f"(tenancy.schemas {', '.join(schemas) or '-'})"
+            )
         version = read_server_version(conn)
-        plan = plan_scan(conn, "baseline", list(found), budget, scan_s=timeouts.scan_statement_s)
+        plan = plan_scan(
+            conn, "baseline", list(found), budget, scan_s=timeouts.scan_statement_s, sampling=sampling.tables
+        )
         consistency = _consistency(conn, source)
     if report is not None:
         report(plan.describe())
@@ -103,9 +116,12 @@ def capture(
 
     def fingerprint(c: psycopg.Connection[Any], name: str) -> Any:
         key, columns = found[name]
+        fraction = sampling.fraction(name)
+        sampled_rows = round(rows.get(name, 0) * (1.0 if fraction is None else fraction))
         return fingerprint_table(
-            c, name, key, columns, server_version=version, bucket_bits=bucket_bits_for(rows.get(name, 0)),
+            c, name, key, columns, server_version=version, bucket_bits=bucket_bits_for(sampled_rows),
             parallel_workers=plan.parallel_per_statement,
+            sample=None if fraction is None else sample_threshold(fraction),
         )  # fmt: skip
 
     order = [t.name for t in plan.tables] + sorted(set(found) - set(rows))
@@ -128,6 +144,9 @@ def capture(
     took = f"{plan.what} took {done.wall_s:.1f}s (planned ~{plan.estimated_s:.1f}s)"
     if report is not None:
         report(f"{took}; {consistency}")
+        for name, fp in sorted(done.results.items()):
+            if fp.sample is not None:
+                report(confidence_line(name, fp.sample, fp.rows))
     save_atomically(
         snapshot, path,
         {
@@ -188,7 +207,7 @@ def capture_for(
         user_table=env.tenancy.user_table, user_key=env.tenancy.user_key, tenancy=env.tenancy,
         owner_column=env.rollback.owner_column,
         timeouts=target.timeouts, connect_timeout=target.connect_timeout, budget=env.integrity.budget,
-        source=source_label(source) if source else None, report=report,
+        source=source_label(source) if source else None, sampling=env.integrity.sampling, report=report,
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ the same per-table comparison one table after another on one connection (rehears
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,9 @@ from psycopg import sql
 from rollout_gate import db
 from rollout_gate.catalog.names import qualify
 from rollout_gate.config.models import DatabaseTimeouts, Environment
-from rollout_gate.integrity.config import IntegrityBudget
+from rollout_gate.integrity.config import IntegrityBudget, IntegritySampling
 from rollout_gate.integrity.fingerprint import (
+    SAMPLE_SCALE,
     BucketSums,
     Snapshot,
     TableFingerprint,
@@ -32,6 +33,7 @@ from rollout_gate.integrity.fingerprint import (
 from rollout_gate.integrity.narrow import RowDiff, fetch_bucket_rows, narrow_sample, solve_bucket
 from rollout_gate.integrity.plan import PlanRefused, plan_scan
 from rollout_gate.integrity.pool import run_tables
+from rollout_gate.integrity.sampling import check_baseline, confidence_line, percent
 
 DEFAULT_REPORT_KEYS = 5
 
@@ -52,6 +54,7 @@ class TableDiff:
     rows_fetched: int = 0
     report_keys: int = DEFAULT_REPORT_KEYS
     has_key: bool = True
+    sample: int | None = None  # a sampled table (`integrity.sampling`): only its key-hash sample was compared
 
     @property
     def narrowed_all(self) -> bool:
@@ -101,6 +104,11 @@ class TableDiff:
                 f"{self.unexplained_buckets} differing bucket(s) hold several differences "
                 f"and were not narrowed down{sampled}"
             )
+        if self.sample is not None:
+            parts.append(
+                f"(a {percent(self.sample / SAMPLE_SCALE)} key-hash sample of the table was compared; counts "
+                "are of the sample)"
+            )
         return f"{self.table}: " + "; ".join(parts)
 
 
@@ -125,14 +133,45 @@ def compare(
     return diffs
 
 
+BLOCKING, SAMPLED = "blocking", "sampled"
+
+
+def tables_for(env: Environment, baseline: Snapshot, part: str) -> list[str]:
+    """The baseline tables one zero-data-loss check compares: `BLOCKING` (zero_data_loss) every table not
+    sampled, and the sampled ones when `integrity.sampling.blocking`; `SAMPLED` (zero_data_loss_sampled)
+    the sampled ones otherwise."""
+    sampling = env.integrity.sampling
+    sampled = {name for name in baseline.tables if sampling.fraction(name) is not None}
+    if part == SAMPLED:
+        chosen = set() if sampling.blocking else sampled
+    else:
+        chosen = set(baseline.tables) - (set() if sampling.blocking else sampled)
+    return sorted(chosen)
+
+
 def compare_for(
-    env: Environment, dsn: str, baseline: Snapshot, *, report: Callable[[str], None] | None = print
+    env: Environment,
+    dsn: str,
+    baseline: Snapshot,
+    *,
+    part: str = BLOCKING,
+    report: Callable[[str], None] | None = print,
 ) -> list[TableDiff]:
-    """The environment's zero-data-loss comparison of the live database at `dsn` against `baseline`."""
+    """The environment's zero-data-loss comparison of the live database at `dsn` against `baseline`, for the
+    tables of `part` (`tables_for`). A baseline whose samples are not the ones `integrity.sampling` asks for
+    (any table, whichever part) raises `SampleMismatch` before anything is read."""
+    check_baseline(baseline, env.integrity.sampling)
+    only = tables_for(env, baseline, part)
+    if report is not None:
+        for name in only:
+            sample = baseline.tables[name].sample
+            if sample is not None:
+                report(confidence_line(name, sample, baseline.tables[name].rows))
     target = env.target
     return compare_parallel(
         baseline, dsn, list(env.tenancy.schemas), budget=env.integrity.budget, timeouts=target.timeouts,
         connect_timeout=target.connect_timeout, report_keys=env.tenancy.integrity.report_keys, report=report,
+        only=only, sampling=env.integrity.sampling,
     )  # fmt: skip
 
 
@@ -146,13 +185,19 @@ def compare_parallel(
     connect_timeout: float = 10.0,
     report_keys: int = DEFAULT_REPORT_KEYS,
     report: Callable[[str], None] | None = print,
+    only: Iterable[str] | None = None,
+    sampling: IntegritySampling | None = None,
 ) -> list[TableDiff]:
-    """`compare`, planned within `budget` (a plan over it raises `PlanRefused`) and run on a connection pool."""
+    """`compare`, planned within `budget` (a plan over it raises `PlanRefused`) and run on a connection pool;
+    `only` the named baseline tables when given. Sampled tables compare the baseline's own sample (each
+    table's `sample`); `sampling` only gives the plan their fractions."""
     budget = budget or IntegrityBudget()
+    chosen = sorted(baseline.tables if only is None else set(only) & set(baseline.tables))
+    fractions = {n: fp.sample / SAMPLE_SCALE for n, fp in baseline.tables.items() if fp.sample is not None}
     with db.connect(dsn, timeouts=timeouts, connect_timeout=connect_timeout) as conn:
-        live = discover_tables(conn, schemas, baseline.tables)
-        present = sorted(name for name in baseline.tables if name in live)
-        plan = plan_scan(conn, "compare", present, budget, scan_s=timeouts.scan_statement_s)
+        live = discover_tables(conn, schemas, chosen)
+        present = [name for name in chosen if name in live]
+        plan = plan_scan(conn, "compare", present, budget, scan_s=timeouts.scan_statement_s, sampling=fractions)
     if report is not None:
         report(plan.describe())
     refusal = plan.refusal()
@@ -173,7 +218,8 @@ def compare_parallel(
     if report is not None:
         report(f"{plan.what} took {done.wall_s:.1f}s (planned ~{plan.estimated_s:.1f}s)")
     diffs = []
-    for name, before in sorted(baseline.tables.items()):
+    for name in chosen:
+        before = baseline.tables[name]
         diff = done.results.get(name) or _dropped(before)
         diff.report_keys = report_keys
         if diff.differs:
@@ -182,7 +228,7 @@ def compare_parallel(
 
 
 def _dropped(before: TableFingerprint) -> TableDiff:
-    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key))
+    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key), sample=before.sample)
     diff.problems.append(f"table dropped ({before.rows} rows before)")
     return diff
 
@@ -198,7 +244,7 @@ def compare_table(
     """One baseline table against its live state: one scan, plus a bounded second one when it differs."""
     if live is None:
         return _dropped(before)
-    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key))
+    diff = TableDiff(before.table, rows_before=before.rows, has_key=bool(before.key), sample=before.sample)
     _key, columns_now = live
     dropped = [c for c in before.columns if c not in columns_now]
     retyped = [c for c, t in before.columns.items() if c in columns_now and columns_now[c] != t]
@@ -210,6 +256,9 @@ def compare_table(
     codec = before.codec
     key_changed = any(c in dropped or c in retyped for c in codec.columns)
     with_row = not dropped and not retyped
+    if codec.sample is not None and (key_changed or (not codec.columns and not with_row)):
+        diff.problems.append("the sample cannot be drawn again without its key (or, with no key, its columns)")
+        return diff
     if key_changed or (not codec.columns and not with_row):
         # Nothing stable to bucket by: only the row count can be compared.
         now_rows = conn.execute(sql.SQL("select count(*) from {}").format(qualify(before.table).ident)).fetchone()

@@ -54,6 +54,15 @@ KEY_HASH_FUNCTIONS = {
 INTEGER_TYPES = ("bigint", "integer", "smallint")
 # `bytea::bigint` (used to split a uuid into two summable halves) exists from PostgreSQL 18.
 UUID_PARTS_SINCE = 180000
+# A sampled table (`integrity.sampling`) keeps the rows whose key hash bits 32..63, read as an unsigned
+# 32-bit number, fall below `fraction * 2^32`: independent of the bucket bits (the low 22 at most), the
+# same rows at baseline and compare, and as random as the hash for any pattern of keys.
+SAMPLE_SCALE = 1 << 32
+
+
+def sample_threshold(fraction: float) -> int:
+    """The stored form of a sample fraction (at least one hash value in 2^32)."""
+    return max(1, min(SAMPLE_SCALE, round(fraction * SAMPLE_SCALE)))
 
 
 class BaselineError(HarnessError):
@@ -67,6 +76,12 @@ class KeyCodec:
     columns: tuple[str, ...]  # empty: no primary key, rows are identified by their row hash
     hash_function: str | None  # per-type function for a single-column key, else None (text of the key row)
     parts: tuple[str, ...] = ()  # per key column: "int", "uuid" or "" (not summable)
+    # Sampled tables: rows whose key hash's high 32 bits are below this (`sample_threshold`); None = every row.
+    sample: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        return None if self.sample is None else self.sample / SAMPLE_SCALE
 
     @property
     def recoverable(self) -> bool:
@@ -156,10 +171,11 @@ class TableFingerprint:
     bucket_bits: int = MIN_BUCKET_BITS
     key_hash: str | None = None
     key_parts: list[str] = field(default_factory=list)
+    sample: int | None = None  # `KeyCodec.sample`: only a key-hash sample of the rows is fingerprinted
 
     @property
     def codec(self) -> KeyCodec:
-        return KeyCodec(tuple(self.key), self.key_hash, tuple(self.key_parts))
+        return KeyCodec(tuple(self.key), self.key_hash, tuple(self.key_parts), self.sample)
 
 
 @dataclass
@@ -187,6 +203,7 @@ class Snapshot:
                     "rows": fp.rows,
                     "bucket_bits": fp.bucket_bits,
                     "buckets": fp.buckets.encode(),
+                    "sample": fp.sample,
                 }
                 for name, fp in sorted(self.tables.items())
             },
@@ -212,6 +229,7 @@ class Snapshot:
                     table=fp["table"], key=fp["key"], columns={c: t for c, t in fp["columns"]}, rows=fp["rows"],
                     buckets=BucketSums.decode(fp["buckets"]),
                     bucket_bits=fp["bucket_bits"], key_hash=fp["key_hash"], key_parts=fp["key_parts"],
+                    sample=_sample_of(fp.get("sample")),
                 )
                 for name, fp in payload["tables"].items()
             }  # fmt: skip
@@ -221,6 +239,14 @@ class Snapshot:
             tables=tables, server_version=payload.get("server_version", 0), schema_version=version,
             consistency=str(payload.get("consistency", "")),
         )  # fmt: skip
+
+
+def _sample_of(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= SAMPLE_SCALE:
+        raise ValueError(f"sample {value!r} is not a threshold in 1..2^32")
+    return value
 
 
 def discover_tables(
@@ -248,9 +274,9 @@ def discover_tables(
     return {name: (list(key), {c: t for c, t in cols or []}) for name, key, cols in rows}
 
 
-def key_codec(key: list[str], columns: dict[str, str], server_version: int) -> KeyCodec:
+def key_codec(key: list[str], columns: dict[str, str], server_version: int, *, sample: int | None = None) -> KeyCodec:
     if not key:
-        return KeyCodec((), None)
+        return KeyCodec((), None, (), sample)
     hash_function = KEY_HASH_FUNCTIONS.get(columns[key[0]]) if len(key) == 1 else None
     parts = []
     for column in key:
@@ -261,7 +287,7 @@ def key_codec(key: list[str], columns: dict[str, str], server_version: int) -> K
             parts.append("uuid")
         else:
             parts.append("")
-    return KeyCodec(tuple(key), hash_function, tuple(parts))
+    return KeyCodec(tuple(key), hash_function, tuple(parts), sample)
 
 
 def bucket_bits_for(rows_estimate: int) -> int:
@@ -284,7 +310,8 @@ def hashed_rows(
     planner from inlining the subquery and computing the row hash once per aggregate).
 
     With `bucket_bits`, only rows whose bucket is in the array parameter `%s`: the filter runs in the
-    scan, so the row hash is computed for those rows only.
+    scan, so the row hash is computed for those rows only. A sampled codec keeps its sample's rows only
+    (the same filter, in the scan: every row is still read, only the sample is hashed in full).
     """
     relation = qualify(table).ident
     cols = list(columns)
@@ -308,9 +335,14 @@ def hashed_rows(
             if texts
             else sql.SQL("null::text[] as key_text")
         )
-    where: sql.Composable = sql.SQL("")
+    filters: list[sql.Composable] = []
+    if codec.sample is not None:
+        filters.append(sql.SQL("(({} >> 32) & 4294967295) < {}").format(key_hash, sql.Literal(codec.sample)))
     if bucket_bits is not None:
-        where = sql.SQL(" where ({} & {}) = any(%s)").format(key_hash, sql.Literal((1 << bucket_bits) - 1))
+        filters.append(sql.SQL("({} & {}) = any(%s)").format(key_hash, sql.Literal((1 << bucket_bits) - 1)))
+    where: sql.Composable = sql.SQL("")
+    if filters:
+        where = sql.SQL(" where {}").format(sql.SQL(" and ").join(filters))
     return sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
 
 
@@ -339,16 +371,19 @@ def fingerprint_table(
     with_row: bool = True,
     server_version: int | None = None,
     parallel_workers: int | None = None,
+    sample: int | None = None,
 ) -> TableFingerprint:
     """One scan of `table` in a transaction of its own (never longer than that scan): per bucket the
     count and the sums described in the module docstring. `parallel_workers` caps the server's parallel
-    workers for the statement (`max_parallel_workers_per_gather`); None keeps the server's setting."""
+    workers for the statement (`max_parallel_workers_per_gather`); None keeps the server's setting.
+    `sample` (a `sample_threshold`, used when no `codec` is given) fingerprints a key-hash sample only."""
     if server_version is None:
         server_version = read_server_version(conn)
     if codec is None:
-        codec = key_codec(key, columns, server_version)
+        codec = key_codec(key, columns, server_version, sample=sample)
     if bucket_bits is None:
-        bucket_bits = bucket_bits_for(rows_estimate(conn, table))
+        share = 1.0 if codec.fraction is None else codec.fraction
+        bucket_bits = bucket_bits_for(round(rows_estimate(conn, table) * share))
     parts = codec.part_count() if codec.recoverable else 0
     sums: list[sql.Composable] = [sql.SQL("sum(k)"), sql.SQL("sum(r)"), sql.SQL("sum(k # r)")]
     sums += [sql.SQL("sum(p{})").format(sql.SQL(str(i))) for i in range(parts)]
@@ -372,6 +407,7 @@ def fingerprint_table(
     return TableFingerprint(
         table=table, key=list(codec.columns), columns=dict(columns), rows=result.rows(),
         buckets=result, bucket_bits=bucket_bits, key_hash=codec.hash_function, key_parts=list(codec.parts),
+        sample=codec.sample,
     )  # fmt: skip
 
 

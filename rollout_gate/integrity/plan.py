@@ -12,7 +12,7 @@ naming the tables that do not fit, before anything is read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,11 @@ from rollout_gate.target import TargetError
 
 # Each parallel worker added to a statement speeds its scan up by less than one more process.
 PARALLEL_EFFICIENCY = 0.8
+# A key-hash sample (`integrity.sampling`) still reads every row and hashes every key (no index serves a
+# hash sample); only the rows in the sample get the row hash and the sums. Share of a full fingerprint's
+# time that reading and key-hashing alone take: measured ~0.05-0.07 on a 6-column, 2 M-row table (BENCHMARKS.md,
+# "Sampling", side by side); 0.1 to stay on the safe side for narrower tables, where reading weighs more.
+SAMPLED_READ_SHARE = 0.1
 SHOWN_TABLES = 8
 
 
@@ -43,10 +48,18 @@ class TableEstimate:
     rows: int  # live rows (reltuples, or the statistics collector's count before the first analyze)
     dead: int  # dead tuples the scan reads too (a backfill leaves one per rewritten row)
     bytes: int
+    fraction: float | None = None  # sampled (`integrity.sampling`): the share of rows fingerprinted
 
     @property
     def scanned(self) -> int:
         return self.rows + self.dead
+
+    @property
+    def cost_share(self) -> float:
+        """A full fingerprint's time this table's scan takes: 1, or less for a sample (it still reads every row)."""
+        if self.fraction is None:
+            return 1.0
+        return SAMPLED_READ_SHARE + (1 - SAMPLED_READ_SHARE) * self.fraction
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ class ScanPlan:
         return self.budget.rows_per_s * (1 + PARALLEL_EFFICIENCY * self.parallel_per_statement)
 
     def seconds(self, table: TableEstimate) -> float:
-        return table.scanned / self.rate
+        return table.scanned * table.cost_share / self.rate
 
     @property
     def estimated_s(self) -> float:
@@ -100,11 +113,14 @@ class ScanPlan:
             f"{self.budget.rows_per_s:,.0f} rows/s per process (budget {_duration(self.budget.time_s)})"
         )
         shown = [
-            f"  {t.name}: ~{t.scanned:,} rows, {_bytes(t.bytes)}, ~{_duration(self.seconds(t))}"
+            f"  {t.name}: ~{t.scanned:,} rows, {_bytes(t.bytes)}, ~{_duration(self.seconds(t))}{_sampled(t)}"
             for t in self.tables[:SHOWN_TABLES]
         ]
         if len(self.tables) > SHOWN_TABLES:
             shown.append(f"  (+{len(self.tables) - SHOWN_TABLES} smaller table(s))")
+        hidden = [t for t in self.tables[SHOWN_TABLES:] if t.fraction is not None]
+        if hidden:
+            shown.append("  sampled among them:" + ",".join(f" {t.name}{_sampled(t)}" for t in hidden))
         return "\n".join([head, *shown])
 
     def refusal(self) -> str | None:
@@ -131,8 +147,20 @@ class ScanPlan:
         )
 
 
-def estimate_tables(conn: psycopg.Connection[Any], tables: Iterable[str]) -> list[TableEstimate]:
-    """Rows, dead tuples and size of each table from the catalog, largest first (no table is read)."""
+def _sampled(table: TableEstimate) -> str:
+    if table.fraction is None:
+        return ""
+    return (
+        f" (sampled: {table.fraction * 100:.4g}% by key hash; still reads every row, no index serves a hash "
+        f"sample; ~{table.cost_share:.2f}x a full fingerprint)"
+    )
+
+
+def estimate_tables(
+    conn: psycopg.Connection[Any], tables: Iterable[str], sampling: Mapping[str, float] | None = None
+) -> list[TableEstimate]:
+    """Rows, dead tuples and size of each table from the catalog, largest first (no table is read);
+    `sampling` gives the fraction of each sampled table."""
     names = [qualify(t) for t in tables]
     rows = conn.execute(
         """
@@ -145,7 +173,11 @@ def estimate_tables(conn: psycopg.Connection[Any], tables: Iterable[str]) -> lis
         """,
         ([t.schema for t in names], [t.name for t in names]),
     ).fetchall()
-    found = [TableEstimate(str(name), int(live), int(dead), int(size)) for name, live, dead, size in rows]
+    share = sampling or {}
+    found = [
+        TableEstimate(str(name), int(live), int(dead), int(size), share.get(str(name)))
+        for name, live, dead, size in rows
+    ]
     return sorted(found, key=lambda t: (-t.scanned, -t.bytes, t.name))
 
 
@@ -179,9 +211,15 @@ def make_plan(
 
 
 def plan_scan(
-    conn: psycopg.Connection[Any], what: str, tables: Iterable[str], budget: IntegrityBudget, *, scan_s: float
+    conn: psycopg.Connection[Any],
+    what: str,
+    tables: Iterable[str],
+    budget: IntegrityBudget,
+    *,
+    scan_s: float,
+    sampling: Mapping[str, float] | None = None,
 ) -> ScanPlan:
-    return make_plan(what, estimate_tables(conn, tables), budget, server_limits(conn), scan_s=scan_s)
+    return make_plan(what, estimate_tables(conn, tables, sampling), budget, server_limits(conn), scan_s=scan_s)
 
 
 def _lanes(seconds: list[float], connections: int) -> list[float]:
