@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -131,7 +132,8 @@ class LocalUp:
         from rollout_gate.integrity.baseline import capture_for
 
         path = self.run_dir / "baseline.json"
-        capture_for(self.loaded.env, target.database_url(), path)
+        # stdout is the dotenv channel (its first lines are read by scripts): the scan plan goes to stderr.
+        capture_for(self.loaded.env, target.database_url(), path, report=lambda line: print(line, file=sys.stderr))
         self._baseline = path
 
     def _write_users(self, path: Path) -> None:

@@ -37,5 +37,7 @@ def test_clean_reference_passes_db_role_rules_with_every_cell_conclusive(tmp_pat
     found = SUMMARY.search(run.output)
     assert found, run.output
     actors, cells, ok, failing, inconclusive = (int(found.group(i)) for i in range(1, 6))
-    assert (actors, failing, inconclusive) == (6, 0, 0) and cells == ok >= 60, found.group(0)
+    # Six actors (four roles, an inactive owner, a non-member), plus up to two of the tenant's own active
+    # owners who act as positive controls only (the creator may hold rights the made-up owners lack).
+    assert 6 <= actors <= 8 and (failing, inconclusive) == (0, 0) and cells == ok >= 60, found.group(0)
     print(found.group(0))
