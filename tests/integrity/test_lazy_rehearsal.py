@@ -53,7 +53,8 @@ def test_lazy_reference_is_go_with_the_unmigrated_rows_theirs(tmp_path: Path) ->
         assert run.criterion(criterion)["status"] == "pass", (criterion, run.criterion(criterion), run.output)
     # No false alarm anywhere: every criterion passed (isolation probes included), none is a warning.
     assert not failed_tests(run), run.output
-    assert all(c["status"] == "pass" for c in run.gate["criteria"]), run.gate["criteria"]
+    judged = [c for c in run.gate["criteria"] if not str(c.get("reason") or "").startswith("not applicable")]
+    assert all(c["status"] == "pass" for c in judged), run.gate["criteria"]
     assert {"zero_cross_tenant_access", "isolation_probe_coverage"} <= {c["id"] for c in run.gate["criteria"]}
     assert not run.gate["warnings"], run.gate["warnings"]
 
