@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 import httpx
@@ -40,11 +40,18 @@ def expect(response: httpx.Response, *statuses: int) -> Any:
 
 @dataclass(frozen=True)
 class Session:
-    """A signed-in user."""
+    """A signed-in user: the bearer token plus any header its provider adds to every request (`apikey`)."""
 
     email: str
-    token: str
+    token: str = field(repr=False)
     user_id: str | None = None
+    # (name, value) pairs sent with every request of this session besides `Authorization: Bearer`.
+    extra_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # For providers that refresh (supabase, oidc): the refresh token, a secret like the access token.
+    refresh_token: str | None = field(default=None, repr=False)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **dict(self.extra_headers)}
 
 
 def issued_tokens(body: Any) -> list[str]:
@@ -92,11 +99,13 @@ class ApiClient:
         path: str,
         *,
         token: str | None = None,
+        session: Session | None = None,
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        merged = dict(headers or {})
+        merged = dict(session.headers()) if session is not None else {}
+        merged.update(headers or {})
         if token:
             merged["Authorization"] = f"Bearer {token}"
         response = self.http.request(method, path, json=json, params=params, headers=merged)
