@@ -286,7 +286,7 @@ def compare_table(
         diff.problems.append(f"same row count ({now.rows}) but rows differ in {len(differing)} bucket(s)")
     sample = narrow_sample(diff.differing_buckets, rows_in)
     diff.sampled_buckets = len(sample)
-    kept = [c for c in before.columns if c in columns_now]
+    kept = {c: t for c, t in before.columns.items() if c in columns_now}
     current = fetch_bucket_rows(conn, before.table, kept, codec, before.bucket_bits, sample, with_row=with_row)
     diff.rows_fetched = sum(len(rows) for rows in current.values())
     for bucket in sample:

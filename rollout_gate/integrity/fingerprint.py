@@ -1,7 +1,11 @@
 """Order-independent fingerprints of table contents, computed inside PostgreSQL in one scan per table.
 
-Every row gets two 64-bit hashes: `k` of its primary key and `r` of its text over the fingerprinted
-columns (`row(c1, c2, ...)::text`). Rows are grouped into buckets by the low bits of `k`, and each
+Every row gets two 64-bit hashes: `k` of its primary key and `r` of its fingerprinted columns,
+`hash_record_extended(row(c1, c2, ...), 0)`: each column hashed by its type's own extended hash where
+that hash tells exactly the values a migration must keep apart (`NATIVE_HASH_TYPES`; text-like ones
+under the byte-wise "C" collation), every other column by its text (`c::text`). That is about 7x
+cheaper per row than hashing the whole row's text, and independent of the session's TimeZone and
+DateStyle, which the text of a timestamptz is not. Rows are grouped into buckets by the low bits of `k`, and each
 bucket keeps sums that let a later comparison name the differing rows, not just count them:
 
 - `count`, `sum(k)`, `sum(r)`: a bucket whose sums differ holds a lost, added or changed row;
@@ -23,6 +27,7 @@ import base64
 import bisect
 import json
 import math
+import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,7 +41,7 @@ from psycopg import sql
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.errors import HarnessError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIN_BUCKET_BITS = 8
 # 2^22 buckets: ~256 rows per bucket up to ~1 G rows (a 4 M-bucket table stores ~170 MB of sums).
 MAX_BUCKET_BITS = 22
@@ -52,6 +57,21 @@ KEY_HASH_FUNCTIONS = {
     "text": "hashtextextended",
 }
 INTEGER_TYPES = ("bigint", "integer", "smallint")
+# Column types (and arrays of them) hashed by their own extended hash function in the row hash: those whose
+# equality is identity for what a migration must keep (1.0 = 1.00 in numeric, -0 = 0 in floats; jsonb
+# compares its numbers the same way). Anything else (json, interval, where '1 day' = '24 hours', citext,
+# domains, enums, composites, extension types) is hashed by its text, as the whole row used to be.
+NATIVE_HASH_TYPES = frozenset(
+    {
+        "smallint", "integer", "bigint", "oid", "boolean", "real", "double precision", "numeric", "money",
+        "uuid", "date", "time without time zone", "timestamp without time zone", "timestamp with time zone",
+        "bytea", "jsonb", "inet", "cidr", "macaddr", "macaddr8", "text", "character varying", "character", "name",
+        '"char"',
+    }
+)  # fmt: skip
+# Hashed under COLLATE "C" (bytes), so a nondeterministic collation cannot make 'Alice' and 'alice' one value.
+_COLLATABLE = frozenset({"text", "character varying", "character", "name"})
+_TYPMOD = re.compile(r"\(\d+(?:,\d+)?\)")
 # `bytea::bigint` (used to split a uuid into two summable halves) exists from PostgreSQL 18.
 UUID_PARTS_SINCE = 180000
 # A sampled table (`integrity.sampling`) keeps the rows whose key hash bits 32..63, read as an unsigned
@@ -299,7 +319,7 @@ def bucket_bits_for(rows_estimate: int) -> int:
 
 def hashed_rows(
     table: str,
-    columns: Iterable[str],
+    columns: dict[str, str],
     codec: KeyCodec,
     *,
     with_row: bool = True,
@@ -314,9 +334,7 @@ def hashed_rows(
     (the same filter, in the scan: every row is still read, only the sample is hashed in full).
     """
     relation = qualify(table).ident
-    cols = list(columns)
-    row_text = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in cols))
-    row_hash = sql.SQL("hashtextextended({}, 0)").format(row_text)
+    row_hash = row_hash_sql(columns)
     if not codec.columns:
         key_hash: sql.Composable = row_hash
     elif codec.hash_function:
@@ -344,6 +362,25 @@ def hashed_rows(
     if filters:
         where = sql.SQL(" where {}").format(sql.SQL(" and ").join(filters))
     return sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
+
+
+def row_hash_sql(columns: Iterable[str] | dict[str, str]) -> sql.Composed:
+    """`hash_record_extended(row(...), 0)` over `columns` (name -> type, in order); a bare list of names
+    (no types known) hashes every column by its text."""
+    types = columns if isinstance(columns, dict) else dict.fromkeys(columns, "")
+    fields = [_row_field(name, type_) for name, type_ in types.items()]
+    return sql.SQL("hash_record_extended(row({}), 0)").format(sql.SQL(", ").join(fields))
+
+
+def _row_field(name: str, type_: str) -> sql.Composable:
+    # `character varying(50)[]` -> `character varying`; multi-dimensional declarations stay text.
+    base = _TYPMOD.sub("", type_.removesuffix("[]")) if type_.count("[]") <= 1 else ""
+    ident = sql.Identifier(name)
+    if base in _COLLATABLE:
+        return sql.SQL('{} collate "C"').format(ident)
+    if base in NATIVE_HASH_TYPES:
+        return ident
+    return sql.SQL("{}::text").format(ident)
 
 
 def _part_expressions(codec: KeyCodec) -> list[sql.Composable]:

@@ -83,7 +83,7 @@ def narrow_sample(
 def fetch_bucket_rows(
     conn: psycopg.Connection[Any],
     table: str,
-    columns: list[str],
+    columns: dict[str, str],
     codec: KeyCodec,
     bits: int,
     buckets: list[int],

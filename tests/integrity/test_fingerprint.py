@@ -157,3 +157,58 @@ def test_bucket_count_grows_with_the_table_within_bounds() -> None:
     assert bucket_bits_for(5_000_000) == 15
     assert bucket_bits_for(50_000_000) == 18  # ~190 rows per bucket
     assert bucket_bits_for(10**10) == 22
+
+
+TYPED = """
+create type fp.mood as enum ('calm', 'busy');
+create domain fp.short_text as text check (length(value) < 100);
+create table fp.typed (
+    id bigint primary key, t text, vc varchar(20), tags text[], ts timestamptz, tsn timestamp, d date,
+    n numeric(10, 2), f double precision, b boolean, j jsonb, js json, iv interval, m fp.mood,
+    s fp.short_text, raw bytea, ip inet, nums integer[]
+);
+insert into fp.typed
+select g, 'Alice ' || g, 'v' || g, array['a' || g, 'b'], timestamptz '2024-03-01 12:00:00+00' + g * interval '1 hour',
+       timestamp '2024-03-01 12:00' + g * interval '1 minute', date '2024-01-01' + g, g * 1.25, g / 3.0, g % 2 = 0,
+       jsonb_build_object('k', g), json_build_object('k', g), g * interval '1 day', 'calm', 's' || g,
+       decode(md5(g::text), 'hex'), '10.0.0.1', array[g, g + 1]
+from generate_series(1, 200) g;
+"""
+
+# One change per column type, each on its own row; the row hash must see every one of them.
+TYPED_CHANGES = {
+    "t": "t = 'alice 1'",  # case only: hashed under COLLATE "C", never a case-insensitive comparison
+    "vc": "vc = 'w2'",
+    "tags": "tags = array['a3', 'c']",
+    "ts": "ts = ts + interval '1 microsecond'",
+    "tsn": "tsn = tsn + interval '1 second'",
+    "d": "d = d + 1",
+    "n": "n = n + 0.01",
+    "f": "f = f * 2",
+    "b": "b = not b",
+    "j": """j = '{"k": "x"}'""",
+    "js": """js = '{"k":11}'""",  # same value, other text: json is hashed by its text, as stored
+    "iv": "iv = iv + interval '1 second'",
+    "m": "m = 'busy'",
+    "s": "s = 'changed'",
+    "raw": "raw = decode('00', 'hex')",
+    "ip": "ip = '10.0.0.2'",
+    "nums": "nums = array[0]",
+}
+
+
+def test_every_column_type_is_in_the_row_hash_and_the_session_time_zone_is_not(conn: psycopg.Connection) -> None:
+    conn.execute(TYPED)
+    conn.execute("set timezone = 'UTC'")
+    before = take_snapshot(conn, ["fp"], tables=["fp.typed"])
+    # The text of a timestamptz follows the session's TimeZone: the old whole-row text hash called every row
+    # of this table changed when the compare ran under another one (a false alarm).
+    conn.execute("set timezone = 'Asia/Tokyo'")
+    conn.execute("set datestyle = 'SQL, DMY'")
+    assert [d for d in compare(before, conn, ["fp"]) if d.table == "fp.typed"] == []
+    for i, change in enumerate(TYPED_CHANGES.values(), start=1):
+        conn.execute(f"update fp.typed set {change} where id = {i}")  # type: ignore[arg-type]
+    found = diff_text(conn, before, "fp.typed")
+    assert f"rows differ in {len(TYPED_CHANGES)} bucket(s); changed {len(TYPED_CHANGES)}: id=1, id=2" in found, found
+    found_keys = {d.key for d in compare(before, conn, ["fp"], report_keys=len(TYPED_CHANGES))[0].rows}
+    assert found_keys == {f"id={i}" for i in range(1, len(TYPED_CHANGES) + 1)}, found_keys
