@@ -177,7 +177,7 @@ def key_text(meta: Table, alias: str = "t") -> sql.Composable:
 
 def _create(ctx: Context, aim: Aim, meta: Table, side: str, tenant: str, actor: str) -> bool:
     """Create a row of `tenant` for the probes (as admin, kept until the member's transaction rolls back)."""
-    templates = shape_templates(ctx.conn, meta) or [synth_template(ctx.conn, meta)]
+    templates = shape_templates(ctx.conn, meta, cache=ctx.shapes) or [synth_template(ctx.conn, meta)]
     plans = plan_rows(
         ctx.conn, ctx.model, aim.table, templates, tenants=(tenant,), actor=actor, outsider=ctx.outsider([tenant])
     )
@@ -212,17 +212,36 @@ order by n limit %s
 """
 
 
+# Enough distinct-shape rows for every call: `limit` (3) more than the member's own rows (at most 2).
+_SHAPE_ROWS = 5
+
+
 def shape_templates(
-    conn: psycopg.Connection[Any], meta: Table, after: list[dict[str, Any]] | None = None, limit: int = 3
+    conn: psycopg.Connection[Any],
+    meta: Table,
+    after: list[dict[str, Any]] | None = None,
+    limit: int = 3,
+    cache: dict[Any, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """`after` (the member's own rows), then rows of shapes they do not have, at most `limit` more."""
+    """`after` (the member's own rows), then rows of shapes they do not have, at most `limit` more.
+
+    With `cache` (the run's), the table is read once per run: the first read of a table in any member's
+    transaction comes before that transaction creates a probe row in it (`_aim` reads, then creates), so
+    what is cached are the target's own rows, never a rolled-back probe row of an earlier member."""
 
     def shape(row: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
         return tuple(sorted((k, v if v is None or isinstance(v, bool) else "") for k, v in row.items()))
 
     out = list(after or [])
     seen = {shape(r) for r in out}
-    for (row,) in conn.execute(sql.SQL(_SHAPES).format(meta.name.ident), (limit + len(out),)).fetchall():
+    if cache is not None and meta.name in cache:
+        rows = cache[meta.name]
+    else:
+        wanted = max(_SHAPE_ROWS, limit + len(out)) if cache is not None else limit + len(out)
+        rows = [r for (r,) in conn.execute(sql.SQL(_SHAPES).format(meta.name.ident), (wanted,)).fetchall()]
+        if cache is not None:
+            cache[meta.name] = rows
+    for row in rows[: limit + len(out)]:
         if shape(row) not in seen and len(out) < len(after or []) + limit:
             seen.add(shape(row))
             out.append(row)
@@ -231,7 +250,7 @@ def shape_templates(
 
 def _plan(ctx: Context, aim: Aim, member: Member, own_rows: list[dict[str, Any]]) -> None:
     """INSERT candidates, from the member's own rows as templates, then rows of other shapes."""
-    templates = shape_templates(ctx.conn, ctx.model.table(aim.table.name), own_rows)
+    templates = shape_templates(ctx.conn, ctx.model.table(aim.table.name), own_rows, cache=ctx.shapes)
     aim.outsider = ctx.outsider([member.tenant_id, *([aim.other_tenant] if aim.other_tenant else [])])
     if aim.table.is_tenant_table:
         # A new tenant row: nobody's yet, so only the spoofs (its creator) are probed on it.
