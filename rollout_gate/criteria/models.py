@@ -130,6 +130,8 @@ class Feeds(Strict):
     criteria: tuple[str, ...] = ()
     # Every test carrying one of these suite markers feeds it (for measurements: the producer tests).
     suites: tuple[str, ...] = ()
+    # ...except tests marked with one of these criterion ids (a warn-level check inside a blocking suite).
+    not_criteria: tuple[str, ...] = ()
     measurement: str | None = None
 
 

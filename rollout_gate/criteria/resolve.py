@@ -54,6 +54,8 @@ class Criterion:
     runbook: str = ""
     criteria_ids: frozenset[str] = frozenset()
     suites: frozenset[str] = frozenset()
+    # Tests marked with one of these criterion ids do not feed it through their suite marker.
+    not_criteria: frozenset[str] = frozenset()
     measurement: str | None = None
     op: str | None = None
     limit: float | None = None
@@ -66,7 +68,10 @@ class Criterion:
     implicit: bool = False
 
     def fed_by(self, criteria: Iterable[str], suites: Iterable[str]) -> bool:
-        return bool(self.criteria_ids.intersection(criteria) or self.suites.intersection(suites))
+        criteria = set(criteria)
+        if self.criteria_ids.intersection(criteria):
+            return True
+        return bool(self.suites.intersection(suites)) and not self.not_criteria.intersection(criteria)
 
     @property
     def threshold(self) -> str:
@@ -226,6 +231,7 @@ def _resolve_one(
         rules=rules,
         criteria_ids=frozenset({spec.id, *spec.feeds.criteria}),
         suites=frozenset(spec.feeds.suites),
+        not_criteria=frozenset(spec.feeds.not_criteria),
         measurement=spec.feeds.measurement,
         op=op,
         limit=limit,

@@ -2,8 +2,8 @@
 
 Every table is compared against the baseline in full, except the tables `integrity.sampling` names:
 those are compared on their key-hash sample, and feed the warning-level `zero_data_loss_sampled`
-(the second test, which carries no suite marker so that it does not feed the blocking `data_integrity`
-either) unless `integrity.sampling.blocking` is true, when they feed `zero_data_loss` itself. Either way
+(the second test: `data_integrity`, which every integrity test feeds, leaves it out by
+`feeds.not_criteria`) unless `integrity.sampling.blocking` is true, when they feed `zero_data_loss` itself. Either way
 each sampled table is named, with what its sample proves, in the output and in gate.json (findings).
 """
 
@@ -33,7 +33,7 @@ def test_every_pre_migration_row_is_unchanged(
     _unchanged(request, rollout_target_dsn, rollout_baseline, rollout_env, BLOCKING)
 
 
-@pytest.mark.phase("post-migration")
+@pytest.mark.integrity
 @pytest.mark.criterion("zero_data_loss_sampled")
 def test_sampled_tables_are_unchanged_in_their_sample(
     request: pytest.FixtureRequest,
