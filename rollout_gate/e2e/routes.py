@@ -74,7 +74,9 @@ def visit(context: BrowserContext, route: E2eRoute, config: E2eConfig, redact: R
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            seen.console_errors.append(quoted(message.text, redact))
+            where = (message.location or {}).get("url") or ""
+            at = f" (at {without_query(where)})" if where and where not in message.text else ""
+            seen.console_errors.append(quoted(message.text + at, redact))
 
     def on_page_error(error: Exception) -> None:
         seen.console_errors.append(quoted(f"uncaught {error}", redact))

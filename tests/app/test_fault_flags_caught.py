@@ -21,6 +21,7 @@ CROSS_TENANT = "suites/tenant_isolation/api/test_cross_tenant_api.py"
 E2E = "suites/e2e/test_critical_flows.py"
 SMOKE = "suites/smoke/test_smoke.py"
 DECLARED = "suites/smoke/test_declared_endpoints.py"
+ROUTES = "suites/e2e/test_routes.py"
 ORG = "/api/organizations/{org}"
 
 # flag -> (suite files to run, the tests that must fail: "file::test" prefixes)
@@ -58,6 +59,7 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("suites/smoke",),
         (f"{SMOKE}::test_metrics_are_exposed", f"{DECLARED}::test_declared_endpoint[metrics]"),
     ),
+    Fault.SLOW_DASHBOARD: ((ROUTES,), (f"{ROUTES}::test_route_page_load_time[dashboard]",)),
     Fault.DASHBOARD_IGNORES_ORG: (
         (E2E,),
         (f"{E2E}::test_switching_organizations_shows_only_that_organizations_data",),
