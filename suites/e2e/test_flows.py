@@ -1,8 +1,8 @@
 """Critical user flows in a real browser (criterion e2e_critical_flows): the flow classes plugins and
 conftest files register through `pytest_rollout_e2e_flows`, one test each. Built in: the reference app's
 four flows ([MDR] Manual Verification Steps: User Login Test, Team Functionality Test), registered only
-where the environment says the target is the reference app. None registered: skipped, so the criterion
-stays inconclusive (nothing verified) until a team registers its flows or disables the criterion.
+where the environment says the target is the reference app. None registered for another app: not
+applicable (as for the reference app's other built-in tests, target.app says so); a team registers its own.
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ import pytest
 # Without the e2e extra this module is skipped; its criterion then has no test and is inconclusive.
 pytest.importorskip("playwright", reason="the E2E suite needs pytest-playwright: pip install 'rollout-gate[e2e]'")
 
+from rollout_gate.e2e.config import targets_reference_app
 from rollout_gate.pytest.stash import session_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.criterion("e2e_critical_flows")]
 
+NOT_REFERENCE = (
+    "no E2E flows registered (pytest_rollout_e2e_flows) and target.app is not reference (the environment file "
+    "does not say the target is the reference app, whose flows are built in)"
+)
 NONE_REGISTERED = (
     "inconclusive: no E2E flows registered for this target: return your flow classes from the hook "
     "pytest_rollout_e2e_flows (the reference app's are built in), or disable e2e_critical_flows in the "
@@ -37,7 +42,12 @@ def flow_params(config: pytest.Config) -> list[Any]:
         for group in config.hook.pytest_rollout_e2e_flows(config=config, environment=rollout.loaded.env):
             flows.extend(group or ())
     if not flows:
-        return [pytest.param(None, id="none-registered", marks=pytest.mark.skip(reason=NONE_REGISTERED))]
+        if rollout is not None and not targets_reference_app(rollout.loaded.env):
+            # What the file says: not the reference app (whose flows are built in), and no flow of its own.
+            mark = pytest.mark.not_applicable(NOT_REFERENCE)
+        else:
+            mark = pytest.mark.skip(reason=NONE_REGISTERED)
+        return [pytest.param(None, id="none-registered", marks=mark)]
     names = [flow_name(f) for f in flows]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -33,6 +33,7 @@ from tests.rehearsal import ROOT, Rehearsal, rehearse
 pytest.importorskip("playwright")
 
 ROUTES = "suites/e2e/test_routes.py"
+FLOWS = "suites/e2e/test_flows.py"
 EMAIL, PASSWORD = "ada@example.test", "rg-routes-pass-9031"
 TOKEN = "tok-" + secrets.token_hex(12)
 LEAKED = "qs-secret-" + secrets.token_hex(6)
@@ -156,7 +157,7 @@ def _run(
     env_file = tmp_path / "any-app.yaml"
     env_file.write_text(yaml.safe_dump(env))
     junit = tmp_path / "junit.xml"
-    run = rehearse(tmp_path / "reports", f"--env={env_file}", ROUTES, f"--junitxml={junit}", *args,
+    run = rehearse(tmp_path / "reports", f"--env={env_file}", f"--junitxml={junit}", *(args or (ROUTES,)),
                    extra_env=extra_env, timeout=300)  # fmt: skip
     return run, _messages(junit)
 
@@ -222,6 +223,19 @@ def test_local_storage_token_and_a_page_object_sign_in(app_url: str, tmp_path: P
     plugin = tmp_path / "hook" / "team_sign_in.py"
     plugin.parent.mkdir()
     plugin.write_text(
+        "from playwright.sync_api import expect\n"
+        "class LoginPageShowsItsForm:\n"
+        "    def run(self, rollout_browser, rollout_existing_user):\n"
+        "        page = rollout_browser.new_page('login')\n"
+        "        page.goto('/login')\n"
+        "        expect(page.get_by_role('button', name='Log in')).to_be_visible()\n"
+        "class DeletesAnAccount:\n"
+        "    name = 'deletes-an-account'\n"
+        "    destructive = True\n"
+        "    def run(self, rollout_browser):\n"
+        "        raise AssertionError('a destructive flow ran where writes are forbidden')\n"
+        "def pytest_rollout_e2e_flows(config, environment):\n"
+        "    return [LoginPageShowsItsForm, DeletesAnAccount]\n"
         "def pytest_rollout_e2e_sign_in(config, environment):\n"
         "    def sign_in(page, user):\n"
         "        page.goto('/login')\n"
@@ -232,14 +246,25 @@ def test_local_storage_token_and_a_page_object_sign_in(app_url: str, tmp_path: P
         "    return sign_in\n"
     )
     clean = [{"path": "/clean", "name": "clean"}]
-    run, results = _run(tmp_path / "hook", app_url, {"routes": clean}, "-p", "team_sign_in",
+    run, results = _run(tmp_path / "hook", app_url, {"routes": clean}, "-p", "team_sign_in", ROUTES, FLOWS,
                         extra_env={"PYTHONPATH": f"{plugin.parent}:{ROOT}"})  # fmt: skip
-    assert results == {"test_route_page_load_time[clean]": "passed", "test_route_browser_errors[clean]": "passed"}
+    assert results == {
+        "test_route_page_load_time[clean]": "passed",
+        "test_route_browser_errors[clean]": "passed",
+        # The team's flows, registered through the hook (the reference app's are not: this is not it).
+        "test_flow[LoginPageShowsItsForm]": "passed",
+    }, results
+    flows = run.criterion("e2e_critical_flows")
+    assert flows["status"] == "pass" and "forbids writes" in flows["observed"], flows
     assert run.verdict == "GO", run.output[-3000:]
 
     # Neither a declared key nor a page object: the signed-in routes fail saying what to declare.
-    run, results = _run(tmp_path / "none", app_url, {"routes": clean})
+    run, results = _run(tmp_path / "none", app_url, {"routes": clean}, ROUTES, FLOWS)
     assert "declare e2e.sign_in.cookie" in results["test_route_browser_errors[clean]"], results
+    # No flows registered, and the file does not say the target is the reference app: not applicable.
+    assert "test_flow[none-registered]" not in results, results  # listed in the gate, never run
+    reason = run.criterion("e2e_critical_flows")["reason"]
+    assert reason.startswith("not applicable here: no E2E flows registered"), reason
     assert run.verdict == "NO_GO"
 
 
