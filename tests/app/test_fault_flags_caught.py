@@ -18,9 +18,10 @@ from tests.rehearsal import Rehearsal, rehearse
 
 ROLE_RULES = "suites/tenant_isolation/api/test_role_rules.py"
 CROSS_TENANT = "suites/tenant_isolation/api/test_cross_tenant_api.py"
-E2E = "suites/e2e/test_critical_flows.py"
+E2E = "suites/e2e/test_flows.py"
 SMOKE = "suites/smoke/test_smoke.py"
 DECLARED = "suites/smoke/test_declared_endpoints.py"
+ROUTES = "suites/e2e/test_routes.py"
 ORG = "/api/organizations/{org}"
 
 # flag -> (suite files to run, the tests that must fail: "file::test" prefixes)
@@ -45,7 +46,7 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # RLS still refuses the write: the API answers 500 instead of 403, and the page shows the form.
     Fault.VIEWER_CAN_WRITE: (
         (ROLE_RULES, E2E),
-        (f"{ROLE_RULES}::test_viewer_cannot_write", f"{E2E}::test_viewer_cannot_create_a_project"),
+        (f"{ROLE_RULES}::test_viewer_cannot_write", f"{E2E}::test_flow[viewer_cannot_create_a_project]"),
     ),
     Fault.HIDE_PRE_MIGRATION_DATA: (
         ("suites/smoke",),
@@ -58,9 +59,10 @@ CAUGHT_BY: dict[Fault, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("suites/smoke",),
         (f"{SMOKE}::test_metrics_are_exposed", f"{DECLARED}::test_declared_endpoint[metrics]"),
     ),
+    Fault.SLOW_DASHBOARD: ((ROUTES,), (f"{ROUTES}::test_route_page_load_time[dashboard]",)),
     Fault.DASHBOARD_IGNORES_ORG: (
         (E2E,),
-        (f"{E2E}::test_switching_organizations_shows_only_that_organizations_data",),
+        (f"{E2E}::test_flow[switching_organizations_shows_only_that_organizations_data]",),
     ),
 }
 _FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.M)

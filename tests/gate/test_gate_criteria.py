@@ -111,7 +111,7 @@ def test_environment_section_overrides_disables_adds_and_adds_rules() -> None:
     added = criteria.get("invitations_single_use")
     assert added is not None and added.criteria_ids == {"invitations_single_use", "invites"}
     # Tests of a disabled criterion feed nothing, not even an implicit criterion.
-    assert criteria.feeding([], ["e2e"]) == ([], [])
+    assert criteria.feeding(["e2e_critical_flows"], ["e2e"]) == ([], [])
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ The session is the same signed token, in an HttpOnly, SameSite=Lax cookie.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,8 @@ async def dashboard(request: Request) -> Response:
     ctx, principal = context(request), signed_in(request)
     if Fault.DASHBOARD_BROKEN in ctx.policy.faults:
         raise AppError(500, "internal", "the dashboard failed to render")
+    if Fault.SLOW_DASHBOARD in ctx.policy.faults:
+        await asyncio.sleep(3.5)
     # The runbook's lazy migration: the first visit after the deploy creates the personal workspace.
     personal = await organizations.ensure_personal_workspace(ctx, principal)
     orgs = await organizations.list_mine(ctx, principal)
