@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from rollout_gate.api.client import ApiError, Session, expect
 from rollout_gate.api.reference import ReferenceApi
+from rollout_gate.auth import sign_in
+from rollout_gate.config.models import AuthConfig
 from rollout_gate.mail import Mailbox
 from rollout_gate.provisioning.model import ProvisioningError, TestOrg, TestUser
 
@@ -25,14 +27,14 @@ def invitation_token(link: str) -> str:
 
 
 class ApiBackend:
-    def __init__(self, api: ReferenceApi, mailbox: Mailbox | None, *, sign_in_path: str = "/auth/sign-in") -> None:
+    def __init__(self, api: ReferenceApi, mailbox: Mailbox | None, *, auth: AuthConfig | None = None) -> None:
         self.api = api
         self.mailbox = mailbox
-        self.sign_in_path = sign_in_path
+        self.auth = auth or AuthConfig()
 
     def session(self, user: TestUser) -> Session:
         if user.session is None:
-            user.session = self.api.sign_in(user.email, user.password, path=self.sign_in_path)
+            user.session = sign_in(self.auth, self.api, user.email, user.password)
         return user.session
 
     def create_user(self, email: str, password: str) -> TestUser:
