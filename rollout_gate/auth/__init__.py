@@ -83,8 +83,15 @@ def refresh(auth: AuthConfig, client: ApiClient, session: Session) -> Session:
 
 def _send(auth: AuthConfig, client: ApiClient, email: str, request: SignInRequest, what: str) -> Session:
     host = host_of(request.url, client.base_url)
-    for value in (*request.headers.values(), *(request.data or {}).values()):
-        _secret(client, value)  # apikey, client secret, refresh token: masked before anything can print them
+    # apikey, client secret (also as its Basic header), refresh token: masked before anything can print them.
+    keys = [k.get_secret_value() for k in (auth.apikey, auth.client_secret) if k is not None]
+    form = request.data or {}
+    for value in (
+        *keys,
+        *request.headers.values(),
+        *(form.get(k) for k in ("password", "client_secret", "refresh_token")),
+    ):
+        _secret(client, value)
     content, headers = request.encoded()
     try:
         response = client.http.request(request.method, request.url, params=request.params, content=content,
