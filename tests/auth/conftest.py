@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from rollout_gate.local.target import LocalTarget
 from rollout_gate.phases import Phase
 from rollout_gate.reference_app.seed import SEED_PASSWORD
 from tests.auth.idp import Idp, running_idp
@@ -17,12 +18,18 @@ IDP_USER, IDP_PASSWORD = "ada@idp.test", "idp-pass-" + "7c1e93"
 
 
 @pytest.fixture(scope="session")
-def reference_app_url() -> Iterator[str]:
-    """The reference app deployed on a local target of its own (seeded users, password SEED_PASSWORD)."""
+def reference_target() -> Iterator[LocalTarget]:
+    """A local target of its own with the reference app deployed (seeded users, password SEED_PASSWORD)."""
     with local_target("auth", deploy=True) as target:
         target.advance_to(Phase.POST_DEPLOY)
-        assert target.base_url
-        yield target.base_url
+        yield target
+
+
+@pytest.fixture(scope="session")
+def reference_app_url(reference_target: LocalTarget) -> str:
+    """The reference app's base URL."""
+    assert reference_target.base_url
+    return reference_target.base_url
 
 
 @pytest.fixture(scope="session")
