@@ -19,6 +19,12 @@ from rollout_gate.provisioning.model import ProvisioningError, TestOrg, TestUser
 ACCEPT_PATH = "/invitations/accept"
 
 
+def provisioned_secret(auth: AuthConfig, user: TestUser) -> str | None:
+    """What a provisioned user signs in with: its password; under bearer_tokens only a token issued beforehand
+    (`target.auth.tokens`) can sign it in, so its password is never sent as a bearer token."""
+    return None if auth.kind == "bearer_tokens" else user.password
+
+
 def invitation_token(link: str) -> str:
     tokens = parse_qs(urlsplit(link).query).get("token")
     if not tokens:
@@ -34,7 +40,7 @@ class ApiBackend:
 
     def session(self, user: TestUser) -> Session:
         if user.session is None:
-            user.session = sign_in(self.auth, self.api, user.email, user.password)
+            user.session = sign_in(self.auth, self.api, user.email, provisioned_secret(self.auth, user))
         return user.session
 
     def create_user(self, email: str, password: str) -> TestUser:

@@ -18,7 +18,7 @@ from rollout_gate.api.reference import ReferenceApi
 from rollout_gate.auth import sign_in
 from rollout_gate.config.models import AuthConfig
 from rollout_gate.mail import Mailbox
-from rollout_gate.provisioning.api_backend import ApiBackend
+from rollout_gate.provisioning.api_backend import ApiBackend, provisioned_secret
 from rollout_gate.provisioning.config import ProvisioningConfig
 from rollout_gate.provisioning.model import (
     ROLES,
@@ -137,7 +137,9 @@ class Provisioner:
         if user.session is None:
             if self.access.api is None:
                 raise ProvisioningError("signing in needs target.base_url")
-            user.session = sign_in(self.access.auth, self.access.api, user.email, user.password)
+            user.session = sign_in(
+                self.access.auth, self.access.api, user.email, provisioned_secret(self.access.auth, user)
+            )
         return user.session
 
     # -- cleaning up -------------------------------------------------------------------------------
