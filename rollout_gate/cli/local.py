@@ -19,6 +19,8 @@ Then it prints, as its first lines and in dotenv form (`rollout-gate local up > 
       the Maildir its SMTP sink delivers into (empty unless the app is deployed)
   ROLLOUT_LOCAL_USERS_CSV=.../users.csv
       email,password of a few seeded (pre-migration) users
+  ROLLOUT_LOCAL_ANON_KEY=...
+      the reference app's `apikey` for its Supabase-shaped sign-in (empty unless deployed)
   ROLLOUT_LOCAL_BASELINE=.../baseline.json
       from post-migration on: the data baseline taken before migrating (for --baseline)
   # one comment line saying what is up

@@ -28,15 +28,87 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AuthConfig(Strict):
-    """How test users authenticate against the target's API."""
+class BearerToken(Strict):
+    """One pre-issued token of a test user (`target.auth.tokens`, kind bearer_tokens)."""
 
-    kind: Literal["password", "token", "none"] = "password"
+    email: str
+    # A reference to a variable (`${CLERK_TOKEN_USER1}`), never a literal.
+    token: SecretStr
+
+
+# Sign-in fields only one kind reads: set under another kind they are a mistake, and named as one.
+AUTH_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "password_json": ("email_field", "password_field"),
+    "supabase": ("apikey", "auth_url"),
+    "bearer_tokens": ("tokens_csv", "tokens", "verify_path"),
+    "oidc": ("token_url", "grant", "client_id", "client_secret", "client_auth", "scope", "audience"),
+}
+# Older spellings of a kind, still accepted so existing environment files keep working.
+AUTH_KIND_ALIASES = {"password": "password_json", "token": "bearer_tokens"}
+
+
+class AuthConfig(Strict):
+    """How test users authenticate against the target's API (`target.auth`): see rollout_gate/auth/."""
+
+    # password_json: a JSON email/password call; supabase: Supabase Auth's password grant; bearer_tokens:
+    # tokens issued beforehand per user (Clerk, Auth0); oidc: an OAuth2 token endpoint; none: no sign-in.
+    kind: Literal["password_json", "supabase", "bearer_tokens", "oidc", "none"] = "password_json"
     sign_in_path: str = "/auth/sign-in"
     # Shared password of provisioned test users; a reference to a variable, never a literal.
     test_password: SecretStr | None = None
     # A CSV of pre-provisioned users (email,password) for targets where the harness may not write.
     users_csv: str | None = None
+    # Where the response holds the access token and the user id (dotted paths: `data.session.jwt`).
+    token_field: str = "access_token"
+    user_id_field: str = "user.id"
+    # password_json: the request body's field names.
+    email_field: str = "email"
+    password_field: str = "password"
+    # supabase: the project's anon key (sent as `apikey` on every request) and where Supabase Auth lives
+    # (`https://PROJECT.supabase.co`; default target.base_url).
+    apikey: SecretStr | None = None
+    auth_url: str | None = None
+    # bearer_tokens: `email,token` rows and/or tokens from variables; verify_path, if set, is a GET
+    # (e.g. `/auth/me`) that must answer 200 with the token, so a stale token fails at sign-in, naming the user.
+    tokens_csv: str | None = None
+    tokens: tuple[BearerToken, ...] = ()
+    verify_path: str | None = None
+    # oidc: the token endpoint (absolute URL), the grant (password: each user's email and password;
+    # client_credentials: the client itself), the client's credentials and how they are sent (RFC 6749 2.3.1:
+    # `basic` = HTTP Basic, `post` = in the form body), and the scope/audience to ask for.
+    token_url: str | None = None
+    grant: Literal["password", "client_credentials"] = "password"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    client_auth: Literal["basic", "post"] = "basic"
+    scope: str | None = None
+    audience: str | None = None
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        return AUTH_KIND_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> AuthConfig:
+        for kind, names in AUTH_KIND_FIELDS.items():
+            stray = sorted(set(names) & self.model_fields_set) if kind != self.kind else []
+            if stray:
+                raise ValueError(f"{', '.join(stray)}: only read by kind {kind}, not {self.kind}")
+        if self.kind == "supabase" and self.apikey is None:
+            raise ValueError("apikey: kind supabase needs the project's anon key (apikey: ${SUPABASE_ANON_KEY})")
+        if self.kind == "bearer_tokens" and not (self.tokens_csv or self.tokens):
+            raise ValueError("kind bearer_tokens needs tokens_csv (email,token rows) or tokens (email + ${VAR})")
+        if self.kind == "oidc":
+            if not (self.token_url or "").startswith(("http://", "https://")):
+                raise ValueError("token_url: kind oidc needs the token endpoint's absolute URL")
+            if not self.client_id:
+                raise ValueError("client_id: kind oidc needs the OAuth2 client id (client_id: ${OIDC_CLIENT_ID})")
+            if self.grant == "client_credentials" and self.client_secret is None:
+                raise ValueError("client_secret: the client_credentials grant needs it (${OIDC_CLIENT_SECRET})")
+        if self.auth_url is not None and not self.auth_url.startswith(("http://", "https://")):
+            raise ValueError("auth_url: an absolute URL (https://PROJECT.supabase.co)")
+        return self
 
 
 class DatabaseTimeouts(Strict):

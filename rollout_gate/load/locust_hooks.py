@@ -121,7 +121,7 @@ def _init(environment: Any, web_ui: Any = None, **_kwargs: Any) -> None:
     pool = member_pool(options, config, loaded)
     TenantMember.plan = LoadPlan(
         config=config, pool=pool, sign_in_path=loaded.env.target.auth.sign_in_path,
-        host_problem=lambda host: host_problem(loaded, host),
+        host_problem=lambda host: host_problem(loaded, host), auth=loaded.env.target.auth,
     )  # fmt: skip
     TenantMember.wait_time = between(*config.think_time_s)
 

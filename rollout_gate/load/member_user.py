@@ -18,6 +18,8 @@ from typing import Any
 from locust import FastHttpUser, between, task
 from locust.exception import StopUser
 
+from rollout_gate.auth import SignInError, preissued_session, session_from, sign_in_request
+from rollout_gate.config.models import AuthConfig
 from rollout_gate.load.config import LoadConfig, LoadTask
 from rollout_gate.load.leaks import foreign_tenants
 from rollout_gate.load.observation import LEAK_PREFIX
@@ -36,6 +38,8 @@ class LoadPlan:
     sign_in_path: str
     # Why a host may not be loaded (None: it may); the environment's rule, applied again by every user.
     host_problem: Callable[[str | None], str | None]
+    # How the members sign in (`target.auth`).
+    auth: AuthConfig = field(default_factory=AuthConfig)
     _next: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_member(self) -> Member:
@@ -62,18 +66,29 @@ class TenantMember(FastHttpUser):
         self._sign_in()
 
     def _sign_in(self) -> bool:
+        """Sign in through the environment's provider (`target.auth.kind`), with Locust's own client."""
         assert self.plan is not None
-        body = {"email": self.member.email, "password": self.member.password}
-        with self.client.post(self.plan.sign_in_path, json=body, name=LOGIN_NAME, catch_response=True) as resp:
-            if resp.status_code != 200:
-                resp.failure(f"sign-in answered {resp.status_code}")
-                return False
-            payload = _json(resp.text)
-            token = payload.get("access_token") if isinstance(payload, dict) else None
-            if not token:
-                resp.failure("sign-in returned no access_token")
-                return False
-        self.headers = {"Authorization": f"Bearer {token}"}
+        auth, email, secret = self.plan.auth, self.member.email, self.member.password
+        try:
+            session = preissued_session(auth, email, secret)  # bearer_tokens: the pool's second column
+            call = sign_in_request(auth, email, secret) if session is None else None
+        except SignInError as exc:
+            log.error("rollout-gate load: user stopped: %s", exc)  # a setup problem: no retry can fix it
+            raise StopUser() from None
+        if call is not None:
+            content, headers = call.encoded()
+            kwargs: dict[str, Any] = {"data": content, "headers": headers, "name": LOGIN_NAME, "catch_response": True}
+            with self.client.request(call.method, call.url_with_query(), **kwargs) as resp:
+                if resp.status_code != 200:
+                    resp.failure(f"{call.provider} sign-in answered {resp.status_code}")
+                    return False
+                try:
+                    session = session_from(auth, email, _json(resp.text))
+                except SignInError as exc:
+                    resp.failure(str(exc))
+                    return False
+        assert session is not None
+        self.headers = session.headers()
         self.org_ids = self.member.org_ids or self._my_organizations()
         return bool(self.org_ids)
 

@@ -30,6 +30,7 @@ from rollout_gate.local.mail_sink import MailSink
 from rollout_gate.migrations import sql_files
 from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
 from rollout_gate.reference_app.app.faults import Faults
+from rollout_gate.reference_app.app.settings import LOCAL_ANON_KEY
 from rollout_gate.target import TargetError
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ class AppServer:
             "ROLLOUT_APP_JWT_SECRET": secrets.token_urlsafe(48),
             "ROLLOUT_APP_PUBLIC_URL": url,
             "ROLLOUT_APP_SCHEMA": self.schema,
+            # The Supabase-shaped sign-in's key: the public local default, which `local up` prints.
+            "ROLLOUT_APP_ANON_KEY": LOCAL_ANON_KEY,
             "ROLLOUT_APP_SMTP_HOST": "127.0.0.1",
             "ROLLOUT_APP_SMTP_PORT": str(self.sink.port),
             FAULTS_VAR: faults.spec(),  # delays (flag@SECONDS) count from the app's start

@@ -25,6 +25,7 @@ from rollout_gate.local.cluster import process_alive
 from rollout_gate.local.target import PHASE_STAGE, LocalTarget
 from rollout_gate.phases import Phase
 from rollout_gate.provisioning.existing import existing_users
+from rollout_gate.reference_app.app.settings import LOCAL_ANON_KEY
 from rollout_gate.run import RunContext
 
 RUNS_DIR = "up"
@@ -42,6 +43,8 @@ class Endpoints:
     maildir: Path | None
     users_csv: Path
     baseline: Path | None
+    # The reference app's `apikey` for its Supabase-shaped sign-in (`target.auth.kind: supabase`).
+    anon_key: str | None = None
 
     def dotenv(self) -> list[str]:
         lines = [
@@ -49,6 +52,7 @@ class Endpoints:
             f"ROLLOUT_LOCAL_BASE_URL={self.base_url or ''}",
             f"ROLLOUT_LOCAL_MAILDIR={self.maildir or ''}",
             f"ROLLOUT_LOCAL_USERS_CSV={self.users_csv}",
+            f"ROLLOUT_LOCAL_ANON_KEY={self.anon_key or ''}",
         ]
         if self.baseline is not None:
             lines.append(f"ROLLOUT_LOCAL_BASELINE={self.baseline}")
@@ -89,6 +93,7 @@ class LocalUp:
             maildir=self.server.sink.maildir if deployed else None,
             users_csv=users_csv,
             baseline=self._baseline,
+            anon_key=LOCAL_ANON_KEY if deployed else None,
         )
 
     @property

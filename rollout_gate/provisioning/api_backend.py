@@ -11,10 +11,18 @@ from urllib.parse import parse_qs, urlsplit
 
 from rollout_gate.api.client import ApiError, Session, expect
 from rollout_gate.api.reference import ReferenceApi
+from rollout_gate.auth import sign_in
+from rollout_gate.config.models import AuthConfig
 from rollout_gate.mail import Mailbox
 from rollout_gate.provisioning.model import ProvisioningError, TestOrg, TestUser
 
 ACCEPT_PATH = "/invitations/accept"
+
+
+def provisioned_secret(auth: AuthConfig, user: TestUser) -> str | None:
+    """What a provisioned user signs in with: its password; under bearer_tokens only a token issued beforehand
+    (`target.auth.tokens`) can sign it in, so its password is never sent as a bearer token."""
+    return None if auth.kind == "bearer_tokens" else user.password
 
 
 def invitation_token(link: str) -> str:
@@ -25,14 +33,14 @@ def invitation_token(link: str) -> str:
 
 
 class ApiBackend:
-    def __init__(self, api: ReferenceApi, mailbox: Mailbox | None, *, sign_in_path: str = "/auth/sign-in") -> None:
+    def __init__(self, api: ReferenceApi, mailbox: Mailbox | None, *, auth: AuthConfig | None = None) -> None:
         self.api = api
         self.mailbox = mailbox
-        self.sign_in_path = sign_in_path
+        self.auth = auth or AuthConfig()
 
     def session(self, user: TestUser) -> Session:
         if user.session is None:
-            user.session = self.api.sign_in(user.email, user.password, path=self.sign_in_path)
+            user.session = sign_in(self.auth, self.api, user.email, provisioned_secret(self.auth, user))
         return user.session
 
     def create_user(self, email: str, password: str) -> TestUser:

@@ -1,7 +1,9 @@
 """Users that existed before the migration, to verify what they see after it (never created or deleted).
 
 From `target.auth.users_csv` (`email,password` with a header line) where the environment names one;
-on the local target, from the reference app's deterministic seed.
+on the local target, from the reference app's deterministic seed. Under `target.auth.kind: bearer_tokens`
+(users of a hosted sign-in: Clerk, Auth0) they are the users whose tokens were issued beforehand:
+`target.auth.tokens_csv` (`email,token`) and `target.auth.tokens` (`${VAR}`s); they have no password.
 """
 
 from __future__ import annotations
@@ -19,16 +21,31 @@ LOCAL_USERS = (1, 2, 4, 5)
 @dataclass(frozen=True)
 class ExistingUser:
     email: str
-    password: str = field(repr=False)
+    password: str | None = field(default=None, repr=False)
+    # A token issued beforehand (bearer_tokens), instead of a password.
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def secret(self) -> str | None:
+        """What `rollout_gate.auth.sign_in` takes for this user: its token if it has one, else its password."""
+        return self.token or self.password
+
+
+def _resolve(csv_path: str, env_file: Path) -> Path:
+    path = Path(csv_path).expanduser()
+    return path if path.is_absolute() else env_file.parent / path
 
 
 def existing_users(env: Environment, env_file: Path) -> list[ExistingUser]:
-    csv_path = env.target.auth.users_csv
+    auth = env.target.auth
+    if auth.kind == "bearer_tokens":
+        users = read_tokens_csv(_resolve(auth.tokens_csv, env_file)) if auth.tokens_csv else []
+        known = {user.email.lower() for user in users}
+        given = [ExistingUser(t.email, token=t.token.get_secret_value()) for t in auth.tokens]
+        return users + [user for user in given if user.email.lower() not in known]
+    csv_path = auth.users_csv
     if csv_path:
-        path = Path(csv_path).expanduser()
-        if not path.is_absolute():
-            path = env_file.parent / path
-        return read_users_csv(path)
+        return read_users_csv(_resolve(csv_path, env_file))
     if env.is_local:
         from rollout_gate.reference_app.seed import SEED_PASSWORD
 
@@ -45,4 +62,19 @@ def read_users_csv(path: Path) -> list[ExistingUser]:
     users = [ExistingUser(r["email"].strip(), r["password"]) for r in rows if r.get("email") and r.get("password")]
     if not users:
         raise ValueError(f"target.auth.users_csv: {path} has no `email,password` rows")
+    return users
+
+
+def read_tokens_csv(path: Path) -> list[ExistingUser]:
+    """`email,token` rows with a header line (`target.auth.tokens_csv`)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise ValueError(f"target.auth.tokens_csv: cannot read {path}: {exc.strerror}") from None
+    users = [
+        ExistingUser(r["email"].strip(), token=r["token"].strip()) for r in rows if r.get("email") and r.get("token")
+    ]
+    if not users:
+        raise ValueError(f"target.auth.tokens_csv: {path} has no `email,token` rows")
     return users

@@ -15,8 +15,10 @@ from typing import Any, Literal, Protocol
 
 from rollout_gate.api.client import Session
 from rollout_gate.api.reference import ReferenceApi
+from rollout_gate.auth import sign_in
+from rollout_gate.config.models import AuthConfig
 from rollout_gate.mail import Mailbox
-from rollout_gate.provisioning.api_backend import ApiBackend
+from rollout_gate.provisioning.api_backend import ApiBackend, provisioned_secret
 from rollout_gate.provisioning.config import ProvisioningConfig
 from rollout_gate.provisioning.model import (
     ROLES,
@@ -51,7 +53,8 @@ class Access:
     api: ReferenceApi | None = None
     dsn: str | None = field(default=None, repr=False)
     mailbox: Mailbox | None = None
-    sign_in_path: str = "/auth/sign-in"
+    # How provisioned users sign in (`target.auth`): the configured provider, like every other user.
+    auth: AuthConfig = field(default_factory=AuthConfig)
     connect_timeout: float = 10.0
 
 
@@ -82,7 +85,7 @@ class Provisioner:
     def _backend(self) -> Backend:
         if self.via == "api":
             assert self.access.api is not None
-            return ApiBackend(self.access.api, self.access.mailbox, sign_in_path=self.access.sign_in_path)
+            return ApiBackend(self.access.api, self.access.mailbox, auth=self.access.auth)
         assert self.sql is not None
         return SqlBackend(self.sql)
 
@@ -134,7 +137,9 @@ class Provisioner:
         if user.session is None:
             if self.access.api is None:
                 raise ProvisioningError("signing in needs target.base_url")
-            user.session = self.access.api.sign_in(user.email, user.password, path=self.access.sign_in_path)
+            user.session = sign_in(
+                self.access.auth, self.access.api, user.email, provisioned_secret(self.access.auth, user)
+            )
         return user.session
 
     # -- cleaning up -------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rollout_gate.api.client import ApiClient, ApiError, Session
+from rollout_gate.api.client import ApiClient, Session
+from rollout_gate.auth import SignInError
+from rollout_gate.auth import sign_in as provider_sign_in
 from rollout_gate.config import Environment
 from rollout_gate.provisioning.existing import ExistingUser
 from rollout_gate.pytest.session import RolloutSession
@@ -35,7 +37,7 @@ def rollout_old_version(
     if not url:
         where = rollout_session.loaded.path
         pytest.skip(f"inconclusive: {where}: set rollback.base_url (where the old version serves)")
-    with ApiClient(url, timeout=rollout_env.api.timeout) as client:
+    with ApiClient(url, timeout=rollout_env.api.timeout, on_secret=rollout_session.loaded.redact.add) as client:
         yield client
 
 
@@ -45,8 +47,8 @@ def rollout_old_version_sign_in(rollout_env: Environment) -> Callable[[ApiClient
 
     def sign_in(api: ApiClient, user: ExistingUser) -> Session:
         try:
-            return api.sign_in(user.email, user.password, path=rollout_env.target.auth.sign_in_path)
-        except ApiError as exc:
+            return provider_sign_in(rollout_env.target.auth, api, user.email, user.secret)
+        except SignInError as exc:
             pytest.fail(f"pre-migration user {user.email} cannot sign in to the old version: {exc}", pytrace=False)
 
     return sign_in

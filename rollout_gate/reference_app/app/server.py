@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rollout_gate.reference_app.app import api, v1, web
+from rollout_gate.reference_app.app import api, supabase_auth, v1, web
 from rollout_gate.reference_app.app.authz import Policy
 from rollout_gate.reference_app.app.context import AppContext
 from rollout_gate.reference_app.app.db import Database
@@ -74,10 +74,14 @@ def create_app(settings: Settings) -> Starlette:
             await db.close()
 
     # v1: the single-tenant API only (no pages, no organizations), as the release before v2 served it.
-    routes = list(v1.ROUTES) if settings.schema == "v1" else [*api.ROUTES, *web.ROUTES]
+    routes = [*v1.ROUTES] if settings.schema == "v1" else [*api.ROUTES, *web.ROUTES]
+    routes += supabase_auth.ROUTES  # both versions sign in the Supabase way too (`target.auth.kind: supabase`)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(MetricsMiddleware, registry=registry)],
+        middleware=[
+            Middleware(MetricsMiddleware, registry=registry),
+            Middleware(supabase_auth.ApiKeyMiddleware, key=settings.anon_key),
+        ],
         exception_handlers={AppError: app_error, web.SignInRequired: sign_in_required},
         lifespan=lifespan,
     )

@@ -13,6 +13,9 @@ PREFIX = "ROLLOUT_APP_"
 # v2: the multi-tenant app (organizations, memberships); v1: the single-tenant app it replaced, which
 # serves the v1 schema (every row owned by its user) again after a rollback.
 SCHEMAS = ("v1", "v2")
+# The Supabase-shaped sign-in's `apikey` (ROLLOUT_APP_ANON_KEY) where none is given: a public, local-only
+# value, like the Supabase CLI's well-known local anon key; `rollout-gate local up` prints it.
+LOCAL_ANON_KEY = "rg-local-anon-key-6f1c2a9e4b7d"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Settings:
     pool_max: int = 10
     faults: Faults = NO_FAULTS
     schema: str = "v2"
+    anon_key: str = LOCAL_ANON_KEY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,4 +57,5 @@ class Settings:
             token_ttl_s=int(env.get(PREFIX + "TOKEN_TTL_S", "3600")),
             pool_max=int(env.get(PREFIX + "POOL_MAX", "10")),
             faults=Faults.parse(env.get(FAULTS_VAR)),
+            anon_key=env.get(PREFIX + "ANON_KEY") or LOCAL_ANON_KEY,
         )
