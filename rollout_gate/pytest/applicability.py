@@ -150,5 +150,6 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
             case = callspec.id if callspec is not None else None
             reason = reason_for(env, module, item.originalname, list(item.fixturenames), case)
             if reason is not None:
-                item.add_marker(pytest.mark.not_applicable(reason))
+                # First, so what this module decides is the reason listed (before a parameter's own mark).
+                item.add_marker(pytest.mark.not_applicable(reason), append=False)
     return made

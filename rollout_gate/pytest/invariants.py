@@ -13,29 +13,20 @@ import pytest
 
 from rollout_gate.api.client import ApiClient, Session
 from rollout_gate.config import Environment
+from rollout_gate.criteria.models import CriterionSpec
 from rollout_gate.invariants_http.check import Verdict, fetch, judge
 from rollout_gate.invariants_http.config import InvariantCheck, InvariantEndpoint
+from rollout_gate.invariants_http.criteria import criterion_specs
 from rollout_gate.pytest.stash import session_key
 
 MODULE = "test_http_invariants.py"
-PHASE = "post-deploy"
 # The endpoint's answer per (endpoint index): every check of one endpoint judges the same answer.
 _answers_key = pytest.StashKey[dict[int, "dict[str, Any] | str"]]()
 
 
 @pytest.hookimpl
-def pytest_rollout_criteria(config: pytest.Config, environment: Environment) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": check.id,
-            "title": check.title or f"Migration invariant over HTTP: {check.expr}",
-            "runbook": f"invariants.http: {endpoint.method} {endpoint.path}",
-            "phases": [PHASE],
-            "action": check.action,
-        }
-        for endpoint in environment.invariants.http
-        for check in endpoint.checks
-    ]
+def pytest_rollout_criteria(config: pytest.Config, environment: Environment) -> list[CriterionSpec]:
+    return criterion_specs(environment)
 
 
 @pytest.hookimpl

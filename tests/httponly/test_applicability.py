@@ -141,3 +141,33 @@ def test_the_same_database_test_is_not_applicable_where_the_file_says_database_n
     team = next(c for c in gate["criteria"] if c["id"] == "team_rows")
     assert "target.database: none" in (team.get("reason") or ""), team
     assert team["status"] != "pass"
+
+
+def test_each_declared_check_is_its_own_criterion_for_the_plugin_and_for_rollout_gate_verdict(tmp_path: Path) -> None:
+    from rollout_gate.gate.requirements import requirements
+
+    path = tmp_path / "t.yaml"
+    checks = [{"id": "http_invariant_workspaces", "expr": "organizations == users"},
+              {"id": "http_invariant_members", "expr": "memberships >= organizations", "action": "warn"}]  # fmt: skip
+    path.write_text(json.dumps({"kind": "remote", "target": {"database": "none"},
+                                "invariants": {"http": [{"path": "/stats", "checks": checks}]}}))  # fmt: skip
+    criteria = requirements(load_environment(path, environ={})).criteria
+    workspaces, members = criteria.get("http_invariant_workspaces"), criteria.get("http_invariant_members")
+    assert workspaces is not None and workspaces.action == "no_go" and workspaces.phases == (Phase.POST_DEPLOY,)
+    assert members is not None and members.action == "warn"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"),
+    [
+        ({"path": "/stats", "auth": "bearer", "checks": [{"id": "a", "expr": "x == y"}]}, "auth: bearer needs token"),
+        ({"path": "/stats", "checks": [{"id": "a", "expr": "x = y"}]}, "checks.0.expr: .x = y.: cannot read"),
+        ({"path": "/stats", "checks": [{"id": "a", "expr": "x == y"}, {"id": "a", "expr": "y == x"}]}, "used twice"),
+        ({"path": "/stats", "checks": []}, "checks"),
+    ],
+)
+def test_a_wrong_invariants_block_is_a_config_error_naming_it(tmp_path: Path, endpoint: dict, error: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(json.dumps({"kind": "remote", "invariants": {"http": [endpoint]}}))
+    with pytest.raises(ConfigError, match=error):
+        load_environment(path, environ={})
