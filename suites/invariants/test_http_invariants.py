@@ -12,7 +12,8 @@ import pytest
 from rollout_gate.api.reference import ReferenceApi
 from rollout_gate.config import Environment
 from rollout_gate.invariants_http.config import InvariantCheck
-from rollout_gate.pytest.invariants import PHASE, params, run_check
+from rollout_gate.invariants_http.criteria import PHASE
+from rollout_gate.pytest.invariants import params, run_check
 
 pytestmark = [pytest.mark.phase(PHASE)]
 
