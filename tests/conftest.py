@@ -16,6 +16,7 @@ target:
   base_url: http://127.0.0.1:9
   database_url: ${{RG_TEST_DSN:-postgresql://rg:s3cret-pass@127.0.0.1:9/app}}
   connect_timeout: 1
+  app: reference
 safety:
   allow_writes: {allow_writes}
 """

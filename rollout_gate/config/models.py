@@ -15,6 +15,7 @@ from rollout_gate.api.config import ApiConfig
 from rollout_gate.criteria.models import CriteriaSection
 from rollout_gate.e2e.config import E2eConfig
 from rollout_gate.integrity.config import IntegrityBudget, IntegritySampling
+from rollout_gate.invariants_http.config import InvariantsConfig
 from rollout_gate.load.config import LoadConfig
 from rollout_gate.mail import MailConfig
 from rollout_gate.phases import Phase
@@ -151,6 +152,25 @@ class TargetConfig(Strict):
     # The role the application connects as (e.g. Supabase's `authenticator`): criterion `app_role_rls`
     # fails if it is superuser or BYPASSRLS, or owns a tenant table whose RLS is not forced.
     app_role: str | None = None
+    # `none`: the target has no database the harness may reach (a Convex or other HTTP-only backend): every
+    # database check is not applicable, as this file says so; smoke, API, E2E, load and watch run over HTTP.
+    database: Literal["postgres", "none"] = "postgres"
+    # `reference`: the target is rollout-gate's reference app, so its built-in smoke, API and E2E tests apply.
+    # Unset (any other app): those tests are not applicable; a team declares its own (smoke.endpoints...).
+    app: Literal["reference"] | None = None
+
+    @model_validator(mode="after")
+    def _no_database_urls(self) -> TargetConfig:
+        if self.database == "none":
+            given = [k for k in ("database_url", "admin_database_url") if self.given(getattr(self, k))]
+            if given:
+                raise ValueError(f"database: none, but {' and '.join(given)} is set: remove one or the other")
+        return self
+
+    @staticmethod
+    def given(secret: SecretStr | None) -> bool:
+        """A DSN is set (an empty `${VAR:-}` is not)."""
+        return secret is not None and bool(secret.get_secret_value())
 
 
 class ImpersonationConfig(Strict):
@@ -503,6 +523,23 @@ class Environment(Strict):
     watch: WatchConfig = WatchConfig()
     # Data fingerprints at scale: baseline source (replica) and the scan budget (IntegrityConfig above).
     integrity: IntegrityConfig = IntegrityConfig()
+    # Migration invariants read over HTTP (a stats route, a Convex HTTP action): rollout_gate/invariants_http/.
+    invariants: InvariantsConfig = InvariantsConfig()
+
+    @model_validator(mode="after")
+    def _database_none(self) -> Environment:
+        if self.target.database != "none":
+            return self
+        if self.is_local:
+            raise ValueError("target.database: none: kind local is the embedded PostgreSQL rehearsal (use kind remote)")
+        if TargetConfig.given(self.integrity.source):
+            raise ValueError("target.database: none, but integrity.source is set: remove one or the other")
+        return self
+
+    @property
+    def reference_app(self) -> bool:
+        """The target is the reference app: `target.app: reference`, or the local rehearsal, which deploys it."""
+        return self.target.app == "reference" or self.is_local
 
     @property
     def is_local(self) -> bool:

@@ -96,7 +96,5 @@ class E2eConfig(_Strict):
 
 
 def targets_reference_app(env: Any) -> bool:
-    """The environment says its target is the reference app (`target.app: reference`) or is the local one.
-
-    `target.app` is issue 14's field (branch httponly); read with getattr until it lands on TargetConfig."""
-    return getattr(env.target, "app", None) == "reference" or bool(env.is_local)
+    """The environment says its target is the reference app (`target.app: reference`) or is the local one."""
+    return bool(env.reference_app)

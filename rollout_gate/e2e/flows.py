@@ -75,7 +75,7 @@ class TeammateJoinsFromEmailedLink:
         dashboard = dashboard.new_organization().create(name)
         owner = TestUser(
             rollout_existing_user.email,
-            rollout_existing_user.password,
+            rollout_existing_user.password or "",  # the form above signed in with it: never None here
             str(rollout_existing_session.user_id),
             rollout_existing_session,
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rollout_gate.config import ConfigError, LoadedEnvironment
 from rollout_gate.criteria.resolve import CriteriaSet, base_specs, resolve
 from rollout_gate.gate.evaluate import RunScope
+from rollout_gate.invariants_http.criteria import criterion_specs
 from rollout_gate.phases import Phase
 
 # Verifies a rollback, so it runs only after one (the CI workflow's rollback job): a promotion verdict does
@@ -43,7 +44,9 @@ def requirements(loaded: LoadedEnvironment, phase: Phase | None = None) -> Requi
     where = str(loaded.path)
     if phase is not None and phase not in env.phases.enabled:
         raise ConfigError(f"{where}: phases.enabled: phase {phase} is not enabled for this environment")
-    criteria = resolve(base_specs(env.criteria, loaded.path), env.criteria, env.thresholds, where=where)
+    # As the plugin adds them: the criteria invariants.http declares (rollout_gate/pytest/invariants.py).
+    specs = base_specs(env.criteria, loaded.path)
+    criteria = resolve(specs, env.criteria, env.thresholds, where=where, extra=criterion_specs(env))
     return Requirements(
         environment=env.name,
         environment_file=where,

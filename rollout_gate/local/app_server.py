@@ -30,7 +30,7 @@ from rollout_gate.local.mail_sink import MailSink
 from rollout_gate.migrations import sql_files
 from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
 from rollout_gate.reference_app.app.faults import Faults
-from rollout_gate.reference_app.app.settings import LOCAL_ANON_KEY
+from rollout_gate.reference_app.app.settings import LOCAL_ANON_KEY, STATS_TOKEN_VAR
 from rollout_gate.target import TargetError
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ class AppServer:
         self.schema = schema
         # Fault flags rehearse a broken v2 deploy; the v1 app after a rollback runs as released.
         self.faults_text = environ.get(FAULTS_VAR, "") if schema == "v2" else ""
+        self.stats_token = environ.get(STATS_TOKEN_VAR, "")
         self.base_env = {k: v for k, v in environ.items() if not k.startswith(("ROLLOUT_", "PYTEST_"))}
         state = target.project_root / target.loaded.env.local.state_dir
         # In the report dir when the harness gives one (kept with the run's reports), else run state.
@@ -98,6 +99,8 @@ class AppServer:
             "ROLLOUT_APP_SMTP_HOST": "127.0.0.1",
             "ROLLOUT_APP_SMTP_PORT": str(self.sink.port),
             FAULTS_VAR: faults.spec(),  # delays (flag@SECONDS) count from the app's start
+            # The admin stats route's token, when the harness's environment gives one (else the route is off).
+            STATS_TOKEN_VAR: self.stats_token,
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "rollout_gate.reference_app.app", "--fd", str(sock.fileno())]

@@ -19,7 +19,17 @@ import pytest
 
 from rollout_gate.config import ConfigError, load_environment, resolve_path
 from rollout_gate.gate.outcomes import CRITERIA_PROPERTY, PHASE_PROPERTY, SUITES_PROPERTY
-from rollout_gate.pytest import gate, hookspecs, markers, options, redaction, signals, targets
+from rollout_gate.pytest import (
+    applicability,
+    gate,
+    hookspecs,
+    invariants,
+    markers,
+    options,
+    redaction,
+    signals,
+    targets,
+)
 from rollout_gate.pytest.session import RolloutSession
 from rollout_gate.pytest.stash import phase_key, session_key
 from rollout_gate.run import RunContext
@@ -97,6 +107,9 @@ def _configure(config: pytest.Config, env: options.Resolved, run: RunContext, re
     config.stash[session_key] = rollout
     signals.install(config)
     config.pluginmanager.register(targets, "rollout_gate_targets")
+    # Not-applicable marks from what the environment file declares; the invariants.http criteria and tests.
+    config.pluginmanager.register(applicability, "rollout_gate_applicability")
+    config.pluginmanager.register(invariants, "rollout_gate_invariants")
     gate.configure(config, rollout)
     redaction.register(config, loaded.redact)
     if workerinput is None:

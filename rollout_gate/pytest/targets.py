@@ -86,6 +86,8 @@ def database_role_header(config: pytest.Config, session: RolloutSession) -> list
     env = session.loaded.env
     if env.is_local:
         return ["rollout-gate: database role postgres (superuser of the rehearsal's own embedded server)"]
+    if env.target.database == "none":
+        return ["rollout-gate: database none (target.database: none: its checks are not applicable)"]
     if is_info_run(config) or hasattr(config, "workerinput"):
         return []
     key = "target.admin_database_url" if env.target.admin_database_url else "target.database_url"

@@ -1,13 +1,21 @@
-"""Runbook "Post-Deployment Validation: Automated Health Checks" and "User Login Test"."""
+"""Runbook "Post-Deployment Validation: Automated Health Checks" and "User Login Test".
+
+Written against the reference app's own paths and data: collected everywhere, applicable only where the
+environment file says `target.app: reference` (rollout_gate/pytest/applicability.py); any other app declares
+its checks in `smoke.endpoints`.
+"""
 
 from __future__ import annotations
+
+import re
 
 import psycopg
 import pytest
 
 from rollout_gate.api.client import Session, expect
 from rollout_gate.api.reference import ReferenceApi
-from rollout_gate.api.rules import assert_refused
+from rollout_gate.auth import SignInError, sign_in
+from rollout_gate.config import Environment
 from rollout_gate.provisioning.existing import ExistingUser
 from rollout_gate.smoke.pages import core_page_problems
 from rollout_gate.smoke.workspace import missing_history
@@ -26,13 +34,17 @@ def test_auth_health(rollout_api: ReferenceApi, rollout_existing_session: Sessio
     assert me["user"]["email"] == rollout_existing_session.email
 
 
-def test_existing_user_signs_in(rollout_api: ReferenceApi, rollout_existing_user: ExistingUser) -> None:
-    session = rollout_api.sign_in(rollout_existing_user.email, rollout_existing_user.password)
+def test_existing_user_signs_in(
+    rollout_api: ReferenceApi, rollout_existing_user: ExistingUser, rollout_env: Environment
+) -> None:
+    """Through the configured sign-in (`target.auth`): the right password is accepted, a wrong one refused."""
+    auth = rollout_env.target.auth
+    session = sign_in(auth, rollout_api, rollout_existing_user.email, rollout_existing_user.password)
     assert session.token
-    wrong = rollout_api.request(
-        "POST", "/auth/sign-in", json={"email": rollout_existing_user.email, "password": "wrong-password"}
-    )
-    assert_refused(wrong, "signing in with a wrong password", (401,))
+    with pytest.raises(SignInError) as refused:
+        sign_in(auth, rollout_api, rollout_existing_user.email, "wrong-password")
+    # Refused as a client error (401/400), not a server failure (5xx) that happens to refuse everyone.
+    assert re.search(r"-> 4\d\d\b", str(refused.value)), f"a wrong password is not refused with a 4xx: {refused.value}"
 
 
 def test_personal_workspace_exists_with_pre_migration_data(

@@ -48,6 +48,8 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StagingLike]:
                 "base_url": target.app_url,
                 "database_url": target.database_url(),
                 "auth": {"kind": "password", "users_csv": "users.csv"},
+                # The reference app, served by a local target: its built-in smoke, API and E2E tests apply.
+                "app": "reference",
             },
             "safety": {"allow_writes": True},
             "phases": {"enabled": ["post-deploy"]},

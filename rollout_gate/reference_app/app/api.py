@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 
 from starlette.requests import Request
@@ -49,6 +50,33 @@ async def health_auth(request: Request) -> Response:
     if request.headers.get("authorization"):
         principal = bearer_principal(request)
         body["user"] = {"id": principal.user_id, "email": principal.email}
+    return Json(body)
+
+
+async def admin_stats(request: Request) -> Response:
+    """Migration counts for an operator (bearer ROLLOUT_APP_STATS_TOKEN), as a Convex HTTP action would answer
+    them: what `invariants.http` checks on a target it cannot query with SQL."""
+    ctx = context(request)
+    expected = ctx.settings.stats_token
+    if not expected:
+        return Json({"error": "not found"}, status_code=404)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return Json({"error": "a valid stats token is required"}, status_code=401)
+    async with ctx.db.as_service() as tx:
+        counts = await tx.one(
+            """
+            select (select count(*) from auth.users) as users,
+                   (select count(*) from public.organizations) as organizations,
+                   (select count(*) from public.organizations where personal_owner_id is not null)
+                       as personal_workspaces,
+                   (select count(*) from public.memberships where status = 'active') as memberships
+            """
+        )
+    assert counts is not None
+    body = {key: int(value) for key, value in counts.items()}
+    if Fault.STATS_DISAGREE in ctx.policy.faults:
+        body["personal_workspaces"] -= 1
     return Json(body)
 
 
@@ -209,6 +237,7 @@ ROUTES: list[BaseRoute] = [
     Route("/health", health, methods=["GET"]),
     Route("/health/auth", health_auth, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/admin/stats", admin_stats, methods=["GET"]),
     Route("/auth/sign-in", sign_in, methods=["POST"]),
     Route("/auth/sign-up", sign_up, methods=["POST"]),
     Route("/auth/me", me, methods=["GET"]),

@@ -10,6 +10,7 @@ from rollout_gate.reference_app.app.faults import ENV_VAR as FAULTS_VAR
 from rollout_gate.reference_app.app.faults import NO_FAULTS, Faults
 
 PREFIX = "ROLLOUT_APP_"
+STATS_TOKEN_VAR = PREFIX + "STATS_TOKEN"
 # v2: the multi-tenant app (organizations, memberships); v1: the single-tenant app it replaced, which
 # serves the v1 schema (every row owned by its user) again after a rollback.
 SCHEMAS = ("v1", "v2")
@@ -35,6 +36,8 @@ class Settings:
     faults: Faults = NO_FAULTS
     schema: str = "v2"
     anon_key: str = LOCAL_ANON_KEY
+    # The bearer token of GET /admin/stats (ROLLOUT_APP_STATS_TOKEN); unset: the route answers 404.
+    stats_token: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,4 +61,5 @@ class Settings:
             pool_max=int(env.get(PREFIX + "POOL_MAX", "10")),
             faults=Faults.parse(env.get(FAULTS_VAR)),
             anon_key=env.get(PREFIX + "ANON_KEY") or LOCAL_ANON_KEY,
+            stats_token=env.get(STATS_TOKEN_VAR) or None,
         )

@@ -1,0 +1,1 @@
+"""The invariants suite: migration invariants over HTTP."""
