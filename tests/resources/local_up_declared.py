@@ -58,6 +58,11 @@ class Checked:
     code: int
     output: str
     gate: dict[str, Any]
+    rows_of_the_run: int = 0
+
+    @property
+    def gate_text(self) -> str:
+        return json.dumps(self.gate)
 
     def criterion(self, criterion_id: str) -> dict[str, Any]:
         return next(c for c in self.gate["criteria"] if c["id"] == criterion_id)
@@ -90,10 +95,27 @@ def prepare_tenants(variables: dict[str, str], csv_path: Path) -> dict[str, str]
     return orgs
 
 
-def env_file(project: Path, users_csv: Path) -> Path:
-    """The local-up example plus `api:` (resources, role rules, the users CSV)."""
+def existing_items(variables: dict[str, str], users_csv: Path) -> dict[str, str]:
+    """A project and a client in A, made as A before the run (the data a production tenant already has)."""
+    with users_csv.open(newline="") as handle:
+        owner = next(csv.DictReader(handle))
+    made = {}
+    with httpx.Client(base_url=variables["ROLLOUT_LOCAL_BASE_URL"], timeout=10) as http:
+        token = http.post("/auth/sign-in", json={"email": owner["email"], "password": owner["secret"]}).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        for name, path, extra in (("projects", f"/api/organizations/{owner['tenant']}/projects", {}),
+                                  ("clients", "/api/clients", {"X-Organization-Id": owner["tenant"]})):  # fmt: skip
+            response = http.post(path, json={"name": f"kept {name} of A"}, headers={**auth, **extra})
+            assert response.status_code == 201, response.text
+            made[name] = str(response.json()["id"])
+    return made
+
+
+def env_file(project: Path, users_csv: Path, *, writes: bool = True) -> Path:
+    """The local-up example plus `api:` (resources, role rules, the users CSV); `writes` its safety.allow_writes."""
     env = yaml.safe_load(EXAMPLE_ENV.read_text())
     env["name"] = "local-up-declared"
+    env["safety"]["allow_writes"] = writes
     env["api"] = {**API, "tenant_users": {"csv": str(users_csv)}}
     path = project / "environments" / "local-up-declared.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +123,9 @@ def env_file(project: Path, users_csv: Path) -> Path:
     return path
 
 
-def check(up_dir: Path, tmp_path: Path, faults: str = "", *select: str) -> Checked:
-    """Bring local up (with `faults`), prepare A and B, run the shipped checks with the declared env, stop."""
+def check(up_dir: Path, tmp_path: Path, faults: str = "", *select: str, writes: bool = True) -> Checked:
+    """Bring local up (with `faults`), prepare A and B, run the shipped checks with the declared env, stop.
+    With `writes=False`, A's items exist beforehand and the env forbids writes."""
     up = LocalUpProcess(up_dir, env={"ROLLOUT_APP_FAULTS": faults} if faults else None)
     try:
         variables = up.read_variables()
@@ -111,9 +134,11 @@ def check(up_dir: Path, tmp_path: Path, faults: str = "", *select: str) -> Check
         (project / "conftest.py").write_text('pytest_plugins = ["rollout_gate.pytest.checks"]\n')
         users_csv = tmp_path / "tenant-users.csv"
         prepare_tenants(variables, users_csv)
+        if not writes:
+            existing_items(variables, users_csv)
         reports = tmp_path / "reports"
         selection = select or ("-m", "smoke or isolation")
-        argv = [sys.executable, "-m", "pytest", f"--env={env_file(project, users_csv)}", *selection,
+        argv = [sys.executable, "-m", "pytest", f"--env={env_file(project, users_csv, writes=writes)}", *selection,
                 f"--report-dir={reports}", "-p", "no:cacheprovider", "-q"]  # fmt: skip
         result = subprocess.run(argv, cwd=project, env=_clean_env(**variables), capture_output=True, text=True,
                                 timeout=CHECKS_TIMEOUT_S, check=False)  # fmt: skip

@@ -26,6 +26,22 @@ def test_declared_resources_and_role_rules_are_go_on_the_clean_reference_app(up_
     assert len([t for t in tests["role_rules"] if "test_declared_role_rule" in t]) == 5
     assert "not applicable here (api.resources." in checked.criterion("zero_cross_tenant_access")["observed"]
     assert " passed" in checked.output and "FAILED" not in checked.output
+    assert checked.rows_of_the_run == 0, "the probes delete, as A, every item they created"
+
+
+def test_where_writes_are_forbidden_only_read_probes_run_and_nothing_is_written(up_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+    checked = check(up_dir, tmp_path, writes=False)
+    assert checked.code == 0 and checked.gate["verdict"] == "GO", checked.output[-3000:]
+    isolation = checked.criterion("zero_cross_tenant_access")
+    assert isolation["status"] == "pass", isolation
+    # Found items of A are probed by read, list, header/path spoof; the writes are listed, because the env says so.
+    # The six read-type attempts (projects read/list/path_spoof, clients read/list/header_spoof) are what ran.
+    assert isolation["samples"] == 6, isolation
+    assert "not applicable here (local-up-declared forbids writes (safety.allow_writes: false)" in isolation["observed"]
+    listed = [t for t in isolation["tests"] if "test_declared_resource" in t]
+    for attempt in ("read", "list", "update", "create_into_a", "delete"):
+        assert any(f"[projects-{attempt}]" in t for t in listed) and any(f"[clients-{attempt}]" in t for t in listed)
+    assert checked.rows_of_the_run == 0
 
 
 def test_skip_project_authz_is_no_go_on_the_declared_project_probes(up_dir: Path, tmp_path: Path) -> None:  # noqa: F811
