@@ -30,8 +30,8 @@ API: dict[str, Any] = {
         },
         {
             "name": "clients",
-            "list_path": "/api/clients",
-            "item_path": "/api/clients/{id}",
+            "list_path": "/api/current-org/clients",
+            "item_path": "/api/current-org/clients/{id}",
             "create": {"name": "{marker}"},
             "update": {"name": "{marker}"},
             "list_query": {"limit": 500},
@@ -45,7 +45,7 @@ API: dict[str, Any] = {
          "body": {"name": "{marker}"}, "expect": [403], "resource": "projects"},
         {"role": "viewer", "method": "PATCH", "path": "/api/organizations/{tenant}/projects/{id}",
          "body": {"name": "{marker}"}, "expect": [403], "resource": "projects"},
-        {"role": "viewer", "method": "PATCH", "path": "/api/clients/{id}", "body": {"name": "{marker}"},
+        {"role": "viewer", "method": "PATCH", "path": "/api/current-org/clients/{id}", "body": {"name": "{marker}"},
          "expect": [403], "resource": "clients"},
         {"role": "owner", "method": "PATCH", "path": "/api/organizations/{tenant}/projects/{id}",
          "body": {"name": "{marker}"}, "expect": [200], "resource": "projects"},
@@ -103,8 +103,9 @@ def existing_items(variables: dict[str, str], users_csv: Path) -> dict[str, str]
     with httpx.Client(base_url=variables["ROLLOUT_LOCAL_BASE_URL"], timeout=10) as http:
         token = http.post("/auth/sign-in", json={"email": owner["email"], "password": owner["secret"]}).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}
+        header = {"X-Organization-Id": owner["tenant"]}
         for name, path, extra in (("projects", f"/api/organizations/{owner['tenant']}/projects", {}),
-                                  ("clients", "/api/clients", {"X-Organization-Id": owner["tenant"]})):  # fmt: skip
+                                  ("clients", "/api/current-org/clients", header)):  # fmt: skip
             response = http.post(path, json={"name": f"kept {name} of A"}, headers={**auth, **extra})
             assert response.status_code == 201, response.text
             made[name] = str(response.json()["id"])

@@ -51,9 +51,9 @@ def test_a_bounded_locust_run_loads_the_declared_resources(up_dir: Path, tmp_pat
         measured = json.loads(result.read_text())["measurements"]
         assert measured and any(m.get("samples", 0) > 0 for m in measured), run.tail
         hits = {key: n - before.get(key, 0) for key, n in after.items() if n > before.get(key, 0)}
-        projects = "/api/organizations/{org_id}/projects"
+        projects, clients = "/api/organizations/{org_id}/projects", "/api/current-org/clients"
         declared = [("GET", projects), ("POST", projects), ("GET", projects + "/{record_id}"),
-                    ("GET", "/api/clients"), ("POST", "/api/clients"), ("GET", "/api/clients/{record_id}")]  # fmt: skip
+                    ("GET", clients), ("POST", clients), ("GET", clients + "/{record_id}")]  # fmt: skip
         for key in declared:
             assert hits.get(key, 0) > 0, f"no successful {key} in the run: {hits}"
         # Only the declared mix ran (no built-in reference tasks such as time entries or the dashboard feed).

@@ -205,7 +205,9 @@ def _records_routes() -> list[BaseRoute]:
 
 
 # The same records addressed by a header instead of the path (`X-Organization-Id`), as many apps do: the
-# harness's declared resources are proven on both addressings (api.resources[].tenant.by: header).
+# harness's declared resources are proven on both addressings (api.resources[].tenant.by: header). Under
+# /api/current-org/, not /api/<kind>: that is the v1 app's owner-scoped API, which rollback checks tell apart.
+HEADER_ROUTES = "/api/current-org"
 TENANT_HEADER = "X-Organization-Id"
 
 
@@ -239,9 +241,9 @@ def _header_routes(segment: str) -> list[BaseRoute]:
         return Json(await records.get_record(ctx, principal, org, kind, record))
 
     return [
-        Route(f"/api/{segment}", collection, methods=["GET", "POST"], name=f"header_{segment}"),
+        Route(f"{HEADER_ROUTES}/{segment}", collection, methods=["GET", "POST"], name=f"header_{segment}"),
         Route(
-            f"/api/{segment}/{{record_id:uuid}}",
+            f"{HEADER_ROUTES}/{segment}/{{record_id:uuid}}",
             item,
             methods=["GET", "PATCH", "DELETE"],
             name=f"header_{segment}_item",
