@@ -7,6 +7,24 @@ empty to probe the reference app's endpoints (`rollout_gate.api.endpoints.REFERE
 `resources` and `role_rules` describe any app (rollout_gate/api/resources.py, role_rules.py): their
 paths and bodies take `{tenant}` (the tenant's id as the CSV gives it), `{id}` (the item's id) and
 `{marker}` (a unique run-prefixed string, so leftovers are found by `rollout-gate sweep`'s prefix).
+
+    api:
+      tenant_users: {csv: ${STAGING_TENANT_USERS_CSV}}   # email,secret,tenant[,role]
+      resources:
+        - name: projects
+          list_path: /api/organizations/{tenant}/projects
+          item_path: /api/organizations/{tenant}/projects/{id}
+          create: {name: "{marker}"}
+          update: {name: "{marker}"}
+          list_query: {limit: 500}
+        - name: clients
+          list_path: /api/current-org/clients
+          item_path: /api/current-org/clients/{id}
+          create: {name: "{marker}"}
+          tenant: {by: header, header: X-Organization-Id}
+      role_rules:
+        - {role: viewer, method: POST, path: "/api/organizations/{tenant}/projects", body: {name: "{marker}"},
+           expect: [403], resource: projects}
 """
 
 from __future__ import annotations
