@@ -44,6 +44,26 @@ DEFAULT_TASKS: tuple[LoadTask, ...] = (
 )
 
 
+class ResourceWeights(_Strict):
+    """How often a virtual user lists, reads and creates one declared resource (relative weights, 0: never)."""
+
+    list: int = Field(default=5, ge=0)
+    read: int = Field(default=3, ge=0)
+    create: int = Field(default=1, ge=0)
+
+
+class ResourceMixConfig(_Strict):
+    """The mix over `api.resources` (rollout_gate/load/resource_mix.py): used instead of `tasks` where the
+    environment declares resources; the members come from `api.tenant_users.csv` unless a pool is given."""
+
+    enabled: bool = True
+    weights: ResourceWeights = ResourceWeights()
+    # Per resource name, replacing `weights` for that resource.
+    per_resource: dict[str, ResourceWeights] = {}
+    # Roles (the CSV's role column) whose members only list and read: a refused create is no load error.
+    read_only_roles: tuple[str, ...] = ("viewer",)
+
+
 class LoadConfig(_Strict):
     # Virtual users, spawn rate and duration of the load phase's run (standalone runs take Locust's flags).
     users: int = Field(default=20, ge=1)
@@ -66,6 +86,7 @@ class LoadConfig(_Strict):
     organizations_path: str = "/api/organizations"
     think_time_s: tuple[float, float] = (0.0, 0.2)
     tasks: tuple[LoadTask, ...] = DEFAULT_TASKS
+    resource_mix: ResourceMixConfig = ResourceMixConfig()
     # Tenant-key names whose values in a response must be one of the user's organizations.
     tenant_fields: tuple[str, ...] = ("organization_id", "org_id")
     # Deletes what the virtual users wrote, given the run's prefix as %(prefix)s (a LIKE pattern).

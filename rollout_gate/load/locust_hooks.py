@@ -21,6 +21,8 @@ import gevent
 from locust import between, events
 from locust.runners import WorkerRunner
 
+from rollout_gate.api.tenant_users import csv_path as csv_path_of
+from rollout_gate.api.tenant_users import read_tenant_users
 from rollout_gate.config import ConfigError, LoadedEnvironment, load_environment, resolve_path
 from rollout_gate.load.config import LoadConfig
 from rollout_gate.load.guard import ParentWatch, host_problem
@@ -28,6 +30,7 @@ from rollout_gate.load.measure import decide_load, measurements, write_result
 from rollout_gate.load.member_user import LOGIN_NAME, LoadPlan, TenantMember
 from rollout_gate.load.observation import from_locust
 from rollout_gate.load.pool import PASSWORD_VAR, MemberPool
+from rollout_gate.load.resource_mix import resource_tasks
 from rollout_gate.reporting.text import verdict_lines
 
 log = logging.getLogger("rollout_gate.load")
@@ -90,8 +93,19 @@ def member_pool(options: Any, config: LoadConfig, loaded: LoadedEnvironment) -> 
     csv_path = options.rollout_users_csv or config.pool_csv
     if csv_path:
         return MemberPool.from_csv(Path(csv_path))
+    tenant_csv = csv_path_of(loaded.env.api.tenant_users, loaded.base_dir)
+    if not options.rollout_pool and tenant_csv is not None and loaded.env.api.resources:
+        # The declared resources' users (email,secret,tenant[,role]): no database needed to know their tenants.
+        try:
+            users = read_tenant_users(tenant_csv, loaded.env.api.tenant_users)
+            return MemberPool.from_tenant_users(users, config.resource_mix.read_only_roles)
+        except ValueError as exc:
+            refuse(str(exc))
     if not options.rollout_pool:
-        refuse("give --rollout-pool FILE (written by the harness) or --rollout-users-csv / load.pool_csv")
+        refuse(
+            "give --rollout-pool FILE (written by the harness), --rollout-users-csv / load.pool_csv, "
+            "or api.tenant_users.csv with api.resources"
+        )
     password = os.environ.get(PASSWORD_VAR) or (
         loaded.env.target.auth.test_password.get_secret_value() if loaded.env.target.auth.test_password else None
     )
@@ -119,9 +133,14 @@ def _init(environment: Any, web_ui: Any = None, **_kwargs: Any) -> None:
         max_requests = min(options.rollout_max_requests or config.max_requests, config.max_requests)
         gevent.spawn(_request_cap, environment, max_requests)
     pool = member_pool(options, config, loaded)
+    try:
+        mix = resource_tasks(loaded.env.api, config)
+    except ValueError as exc:
+        refuse(str(exc))
     TenantMember.plan = LoadPlan(
         config=config, pool=pool, sign_in_path=loaded.env.target.auth.sign_in_path,
         host_problem=lambda host: host_problem(loaded, host), auth=loaded.env.target.auth,
+        resource_tasks=mix,
     )  # fmt: skip
     TenantMember.wait_time = between(*config.think_time_s)
 

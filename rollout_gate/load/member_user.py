@@ -24,6 +24,7 @@ from rollout_gate.load.config import LoadConfig, LoadTask
 from rollout_gate.load.leaks import foreign_tenants
 from rollout_gate.load.observation import LEAK_PREFIX
 from rollout_gate.load.pool import NOTE_VAR, Member, MemberPool
+from rollout_gate.load.resource_mix import ResourceTask, call_for, created_id, delete_call, listed_ids
 
 LOGIN_NAME = "sign-in"
 log = logging.getLogger("rollout_gate.load")
@@ -40,7 +41,14 @@ class LoadPlan:
     host_problem: Callable[[str | None], str | None]
     # How the members sign in (`target.auth`).
     auth: AuthConfig = field(default_factory=AuthConfig)
+    # The mix over the declared resources (`api.resources`); when not empty it replaces `config.tasks`.
+    resource_tasks: tuple[ResourceTask, ...] = ()
     _next: itertools.count[int] = field(default_factory=itertools.count)
+    _markers: itertools.count[int] = field(default_factory=itertools.count)
+
+    def marker(self) -> str:
+        """A unique, run-prefixed marker for what a virtual user creates (found by the run prefix if left over)."""
+        return f"{os.environ.get(NOTE_VAR, 'rg-test-load-')}load-{os.getpid()}-{next(self._markers)}"
 
     def next_member(self) -> Member:
         return self.pool.members[next(self._next) % len(self.pool.members)]
@@ -63,7 +71,20 @@ class TenantMember(FastHttpUser):
         self.headers: dict[str, str] = {}
         self.org_ids: tuple[str, ...] = ()
         self.projects: dict[str, str | None] = {}
+        # Declared resources: ids seen per (resource, tenant) for reads; what this user created, to delete.
+        self.seen: dict[tuple[str, str], list[str]] = {}
+        self.created: list[tuple[ResourceTask, str, str]] = []
         self._sign_in()
+
+    def on_stop(self) -> None:
+        """Delete, as this user, what it created in the declared resources."""
+        for chosen, tenant, item in self.created:
+            call = delete_call(chosen.resource, tenant, item)
+            with self.client.request(call.method, call.path, headers={**self.headers, **call.headers},
+                                     name=call.name, catch_response=True) as resp:  # fmt: skip
+                if not (200 <= resp.status_code < 300 or resp.status_code == 404):
+                    resp.failure(f"deleting {chosen.resource.name} {item} answered {resp.status_code}")
+        self.created.clear()
 
     def _sign_in(self) -> bool:
         """Sign in through the environment's provider (`target.auth.kind`), with Locust's own client."""
@@ -106,6 +127,9 @@ class TenantMember(FastHttpUser):
         assert self.plan is not None
         if not self.org_ids and not self._sign_in():
             return  # counted as a login failure; the user tries again next time
+        if self.plan.resource_tasks:
+            self._resource_request(random.choice(self.org_ids))
+            return
         tasks = self.plan.config.tasks
         chosen = random.choices(tasks, weights=[t.weight for t in tasks])[0]
         org_id = random.choice(self.org_ids)
@@ -119,6 +143,61 @@ class TenantMember(FastHttpUser):
             body = {"project_id": project, "started_at": (end - timedelta(minutes=30)).isoformat(),
                     "ended_at": end.isoformat(), "note": f"{note}load"}  # fmt: skip
         self._request(chosen, org_id, body)
+
+    def _resource_request(self, tenant: str) -> None:
+        """One operation of the declared mix; a read asks for an id this user listed or created."""
+        assert self.plan is not None
+        tasks = self.plan.resource_tasks
+        if self.member.read_only:
+            tasks = tuple(t for t in tasks if t.operation != "create") or tasks
+        chosen = random.choices(tasks, weights=[t.weight for t in tasks])[0]
+        if chosen.operation == "create" and self.member.read_only:
+            return  # a read-only member with nothing but creates in the mix has nothing to do
+        key = (chosen.resource.name, tenant)
+        item = None
+        if chosen.operation == "read":
+            if not self.seen.get(key):
+                # Nothing listed yet: list first (counted under the list's name), then read next time.
+                chosen = next((t for t in tasks if t.resource is chosen.resource and t.operation == "list"), chosen)
+                if chosen.operation == "read":
+                    return
+            else:
+                item = random.choice(self.seen[key])
+        marker = self.plan.marker() if chosen.operation == "create" else ""
+        call = call_for(chosen, tenant, item=item, marker=marker)
+        kwargs: dict[str, Any] = {
+            "headers": {**self.headers, **call.headers},
+            "name": call.name,
+            "catch_response": True,
+        }
+        if call.params:
+            kwargs["params"] = call.params
+        if call.json is not None:
+            kwargs["json"] = call.json
+        with self.client.request(call.method, call.path, **kwargs) as resp:
+            if not 200 <= resp.status_code < 300:
+                resp.failure(f"{call.name} answered {resp.status_code}")
+                return
+            payload = _json(resp.text)
+            if chosen.operation == "list":
+                self.seen[key] = listed_ids(chosen.resource, payload)[:50]
+            elif chosen.operation == "create":
+                made = created_id(chosen.resource, payload)
+                if made is None:
+                    resp.failure(f"{call.name}: the response has no {chosen.resource.id_field}")
+                    return
+                self.created.append((chosen, tenant, made))
+                self.seen.setdefault(key, []).append(made)
+            self._check_leaks(resp, call.name)
+
+    def _check_leaks(self, resp: Any, name: str) -> None:
+        assert self.plan is not None
+        text = resp.text or ""
+        leaked = foreign_tenants(text, _json(text), mine=set(self.org_ids), known_tenants=self.plan.pool.tenants,
+                                 tenant_fields=self.plan.config.tenant_fields)  # fmt: skip
+        if leaked:
+            sample = ", ".join(sorted(leaked)[:3])
+            resp.failure(f"{LEAK_PREFIX} {name} for {self.member.email} showed tenant(s) {sample}")
 
     def _a_project(self, org_id: str) -> str | None:
         assert self.plan is not None

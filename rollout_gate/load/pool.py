@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from rollout_gate.api.tenant_users import TenantUsers
 from rollout_gate.catalog.discover import complete_from
 from rollout_gate.catalog.names import qualify
 from rollout_gate.config.models import TenancyConfig
@@ -27,6 +28,8 @@ class Member:
     # Known up front when sampled from the database; otherwise read from the API after sign-in.
     org_ids: tuple[str, ...] = ()
     password: str | None = field(default=None, repr=False)
+    # A member whose role may not write (`load.resource_mix.read_only_roles`): it only lists and reads.
+    read_only: bool = False
 
 
 @dataclass
@@ -59,6 +62,12 @@ class MemberPool:
         if bad:
             raise ValueError(f"{path}: rows {bad[:5]} need email,password")
         return cls(members=[Member(r[0].strip(), (), r[1]) for r in rows])
+
+    @classmethod
+    def from_tenant_users(cls, users: TenantUsers, read_only_roles: tuple[str, ...] = ()) -> MemberPool:
+        """The declared resources' users (`api.tenant_users.csv`): each a member of the tenant its row names."""
+        members = [Member(u.email, (u.tenant,), u.secret, u.role in read_only_roles) for u in users.users]
+        return cls(members=members, tenants={u.tenant for u in users.users})
 
 
 def sample_members(

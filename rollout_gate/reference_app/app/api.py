@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from rollout_gate.reference_app.app import tokens
 from rollout_gate.reference_app.app.db import Principal
+from rollout_gate.reference_app.app.errors import bad_request
 from rollout_gate.reference_app.app.faults import Fault
 from rollout_gate.reference_app.app.http import Json, bearer_principal, context, int_param, json_body
 from rollout_gate.reference_app.app.metrics import CONTENT_TYPE
@@ -231,6 +232,53 @@ def _records_routes() -> list[BaseRoute]:
     return routes
 
 
+# The same records addressed by a header instead of the path (`X-Organization-Id`), as many apps do: the
+# harness's declared resources are proven on both addressings (api.resources[].tenant.by: header). Under
+# /api/current-org/, not /api/<kind>: that is the v1 app's owner-scoped API, which rollback checks tell apart.
+HEADER_ROUTES = "/api/current-org"
+TENANT_HEADER = "X-Organization-Id"
+
+
+def _header_org(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.headers.get(TENANT_HEADER, ""))
+    except ValueError:
+        raise bad_request(f"the {TENANT_HEADER} header must name an organization id") from None
+
+
+def _header_routes(segment: str) -> list[BaseRoute]:
+    kind = records.KINDS[segment]
+
+    async def collection(request: Request) -> Response:
+        ctx, principal, org = context(request), bearer_principal(request), _header_org(request)
+        if request.method == "POST":
+            return Json(
+                await records.create_record(ctx, principal, org, kind, await json_body(request)), status_code=201
+            )
+        limit, offset = int_param(request, "limit", 50), int_param(request, "offset", 0)
+        return Json(await records.list_records(ctx, principal, org, kind, limit=limit, offset=offset))
+
+    async def item(request: Request) -> Response:
+        ctx, principal, org = context(request), bearer_principal(request), _header_org(request)
+        record = request.path_params["record_id"]
+        if request.method == "PATCH":
+            return Json(await records.update_record(ctx, principal, org, kind, record, await json_body(request)))
+        if request.method == "DELETE":
+            await records.delete_record(ctx, principal, org, kind, record)
+            return Response(status_code=204)
+        return Json(await records.get_record(ctx, principal, org, kind, record))
+
+    return [
+        Route(f"{HEADER_ROUTES}/{segment}", collection, methods=["GET", "POST"], name=f"header_{segment}"),
+        Route(
+            f"{HEADER_ROUTES}/{segment}/{{record_id:uuid}}",
+            item,
+            methods=["GET", "PATCH", "DELETE"],
+            name=f"header_{segment}_item",
+        ),
+    ]
+
+
 ORG = "/api/organizations/{org_id:uuid}"
 
 ROUTES: list[BaseRoute] = [
@@ -259,4 +307,5 @@ ROUTES: list[BaseRoute] = [
     Route("/api/invitations/accept", accept_invitation, methods=["POST"]),
     Route("/api/invitations/{token}", preview_invitation, methods=["GET"]),
     *_records_routes(),
+    *_header_routes("clients"),
 ]
