@@ -140,13 +140,18 @@ class Context:
     def insert(self, plan: RowPlan, read_back: str | None = None) -> Attempt:
         """INSERT the planned row; with `read_back`, what the target stored in that column (found by its key)."""
         self.run.statements += 1
+        values = (json.dumps(plan.values, default=str),)
+        located = plan.locate()
         try:
-            with self.conn.transaction(force_rollback=True):
-                rows = self.conn.execute(plan.insert(), (json.dumps(plan.values, default=str),)).rowcount
-                located = plan.locate()
-                if not rows or read_back is None or located is None:
-                    return Attempt(rows)
-                return Attempt(rows, stored=self._read_back(plan.table, read_back, *located))
+            if read_back is None or located is None:
+                return Attempt(self._isolated(plan.insert(), values).rowcount)
+            where, params = located
+            cur = self._isolated(
+                sql.SQL("{}; {}").format(plan.insert(), self._read_back_sql(plan.table, read_back, where)),
+                (*values, *params),
+            )
+            rows = cur.rowcount
+            return Attempt(rows, stored=self._stored(cur)) if rows else Attempt(rows)
         except psycopg.Error as exc:
             return _rejected(exc)
 
@@ -156,38 +161,48 @@ class Context:
         A WHERE clause that reads the table (even `ctid = ...`) makes PostgreSQL check the new row
         against the SELECT policies too, which hides a WITH CHECK that lets rows out; an unfiltered
         UPDATE (what `PATCH /table` without a filter sends) does not. The cursor gives that blind
-        form for exactly one row.
+        form for exactly one row. Declare, fetch, update (and read-back) go in one round trip; an update
+        with nothing fetched fails with 24000 (cursor not positioned on a row).
         """
         self.run.statements += 1
         t = aim.table.name.ident
+        parts: list[sql.Composable] = [
+            sql.SQL("declare rg_probe cursor for select 1 from {} where ctid = %s::tid for update").format(t),
+            sql.SQL("fetch rg_probe"),
+            sql.SQL("update {} set {} = %s::{} where current of rg_probe").format(
+                t, sql.Identifier(column), sql.SQL(type_)
+            ),
+        ]
+        params: list[Any] = [aim.own[0], value]
+        reading = read_back and aim.own_locate is not None
+        if reading and aim.own_locate is not None:
+            parts.append(self._read_back_sql(aim.table.name, column, aim.own_locate[0]))
+            params += aim.own_locate[1]
         try:
-            with self.conn.transaction(force_rollback=True):
-                self.conn.execute(
-                    sql.SQL("declare rg_probe cursor for select 1 from {} where ctid = %s::tid for update").format(t),
-                    (aim.own[0],),
-                )
-                if self.conn.execute("fetch rg_probe").fetchone() is None:
-                    return Attempt(None, "42501", "the member cannot lock its own row for update")
-                rows = self.conn.execute(
-                    sql.SQL("update {} set {} = %s::{} where current of rg_probe").format(
-                        t, sql.Identifier(column), sql.SQL(type_)
-                    ),
-                    (value,),
-                ).rowcount
-                if not rows or not read_back or aim.own_locate is None:
-                    return Attempt(rows)
-                return Attempt(rows, stored=self._read_back(aim.table.name, column, *aim.own_locate))
+            cur = self._isolated(sql.SQL("; ").join(parts), params)
         except psycopg.Error as exc:
+            if exc.sqlstate == "24000":
+                return Attempt(None, "42501", "the member cannot lock its own row for update")
             return _rejected(exc)
+        cur.nextset()  # fetch
+        cur.nextset()  # update
+        rows = cur.rowcount
+        if not rows or not reading:
+            return Attempt(rows)
+        return Attempt(rows, stored=self._stored(cur))
 
-    def _read_back(
-        self, table: QualifiedName, column: str, where: sql.Composed, params: list[Any]
-    ) -> tuple[str | None]:
+    @staticmethod
+    def _read_back_sql(table: QualifiedName, column: str, where: sql.Composed) -> sql.Composed:
         """As admin, still inside the statement's savepoint (whose rollback restores the member's role)."""
-        self.conn.execute("reset role")
-        row = self.conn.execute(
-            sql.SQL("select {}::text from {} where {}").format(sql.Identifier(column), table.ident, where), params
-        ).fetchone()
+        query = sql.SQL("reset role; select {}::text from {} where {}")
+        return query.format(sql.Identifier(column), table.ident, where)
+
+    @staticmethod
+    def _stored(cur: psycopg.ClientCursor[Any]) -> tuple[str | None]:
+        """From the statement's result, past `reset role` to the read-back's row."""
+        cur.nextset()
+        cur.nextset()
+        row = cur.fetchone()
         return (row[0] if row else None,)
 
     # -- results --------------------------------------------------------------------------
