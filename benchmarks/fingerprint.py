@@ -23,6 +23,8 @@ matters) with set-based SQL, in a server whose data directory is under /work/scr
 - bare, one at a time: every table's `count(*), sum(hashtextextended(t::text, 0))` with no parallel
   workers, one after another; their sum / workers (or the largest, if longer) is the parallel bound;
 - bare, parallel: the same scans on `--workers` connections at once (what the machine really gives);
+- count(*) only, parallel: reading every row without hashing (the per-column row hash, issue 15's
+  second pass, is cheaper than the bound's whole-row text hash, so this is the floor it approaches);
 - one table at a time: `take_snapshot`, tables one after another with the server's default parallel
   workers (the harness before issue 15);
 - baseline: `capture` (plan, pool of `--workers` connections, per-table transactions, file);
@@ -217,6 +219,14 @@ def time_multi(dsn: str, names: list[str], sizes: dict[str, int], workers: int) 
     bare_sum = sum(serial.seconds.values())
     bound = max(bare_sum / workers, max(serial.seconds.values()))
     parallel_bare = run_tables(dsn, names, bare, connections=workers)  # type: ignore[arg-type]
+
+    def read_only(conn: psycopg.Connection, name: str) -> None:
+        with conn.transaction():
+            conn.execute("set local max_parallel_workers_per_gather = 0")
+            conn.execute(f"select count(*) from {name}").fetchone()  # type: ignore[arg-type]
+
+    # Reading every row and hashing nothing: how far below the bound a per-column row hash can go.
+    parallel_read = run_tables(dsn, names, read_only, connections=workers)  # type: ignore[arg-type]
     path = Path(tempfile.mkdtemp(dir=SCRATCH, prefix="scale-bench-file-")) / "baseline.json"
     budget = IntegrityBudget(workers=workers, time_s=86400)
     results: dict[str, float] = {}
@@ -239,6 +249,8 @@ def time_multi(dsn: str, names: list[str], sizes: dict[str, int], workers: int) 
     print(f"parallel bound at {workers} workers: {bound:.1f}s (max(sum / workers, largest table))")
     measured = parallel_bare.wall_s
     print(f"bare scans on {workers} connections: {measured:.1f}s = {measured / bound:.2f}x the bound")
+    print(f"count(*) only on {workers} connections: {parallel_read.wall_s:.1f}s = "
+          f"{parallel_read.wall_s / bound:.2f}x the bound (reading, no hashing)")  # fmt: skip
     print(f"baseline file: {file_mib:.1f} MiB, {sum(len(fp.buckets) for fp in snapshot.tables.values()):,} buckets")
     ok = True
     for label, seconds in results.items():
