@@ -16,6 +16,7 @@ PRODUCTION_LIKE = {
         "base_url": "http://127.0.0.1:9",
         "database_url": "postgresql://u:p@127.0.0.1:9/app",
         "connect_timeout": 1,
+        "app": "reference",
     },
     "safety": {"allow_writes": False},
     "phases": {"enabled": ["post-deploy"]},
