@@ -65,6 +65,11 @@ class Visit:
     server_errors: list[str] = field(default_factory=list)
 
 
+# Chromium fetches /favicon.ico for every page that names no icon; a 404 there logs a console error whether
+# or not it arrives before the page closes, so counting it would make the same clean page pass or fail.
+_IMPLICIT_ICON = "/favicon.ico"
+
+
 def visit(context: BrowserContext, route: E2eRoute, config: E2eConfig, redact: Redact) -> Visit:
     """Open `route` in a new page of `context` and record what the browser saw until the page settled."""
     from playwright.sync_api import Error as PlaywrightError
@@ -75,6 +80,8 @@ def visit(context: BrowserContext, route: E2eRoute, config: E2eConfig, redact: R
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
             where = (message.location or {}).get("url") or ""
+            if urlsplit(where).path == _IMPLICIT_ICON:
+                return  # the browser's own favicon fetch, which no page asked for: not the page's error
             at = f" (at {without_query(where)})" if where and where not in message.text else ""
             seen.console_errors.append(quoted(message.text + at, redact))
 
@@ -82,6 +89,8 @@ def visit(context: BrowserContext, route: E2eRoute, config: E2eConfig, redact: R
         seen.console_errors.append(quoted(f"uncaught {error}", redact))
 
     def on_failed(request: Request) -> None:
+        if urlsplit(request.url).path == _IMPLICIT_ICON and request.resource_type == "other":
+            return
         why = quoted(request.failure or "failed", redact)
         seen.failed_requests.append(f"{request.method} {without_query(request.url)} ({why})")
 
