@@ -28,10 +28,9 @@ verify: install
 
 # Self-tests in two stages: most of them spread over TEST_WORKERS pytest-xdist workers, then the ones whose
 # result depends on wall-clock time or throughput (marked `timing`, tests/conftest.py) alone; then the rehearsal.
-# `--dist loadgroup`: a module's tests sharing a module-scoped fixture stay on one worker (tests/conftest.py).
 TEST_WORKERS ?= auto
 test: install
-	$(PYTEST) tests -m "not timing" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PYTEST) tests -m "not timing" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	$(PYTEST) tests -m timing $(PYTEST_ARGS)
 	$(PYTEST) --env=local $(PYTEST_ARGS)
 

@@ -80,18 +80,5 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(str(config.rootpath))
     for item in items:
-        module = item.path.relative_to(root).as_posix()
-        if module in TIMING_MODULES:
+        if item.path.relative_to(root).as_posix() in TIMING_MODULES:
             item.add_marker(pytest.mark.timing)
-        if _uses_module_fixture(item):
-            # `make test` runs `--dist loadgroup`: the tests of a module sharing a module-scoped fixture (an
-            # embedded server with its databases, a built wheel, a model's baseline run) go to one xdist worker,
-            # which builds that fixture once instead of once per worker.
-            item.add_marker(pytest.mark.xdist_group(module))
-
-
-def _uses_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
