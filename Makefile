@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Byte-code caches on: a shell (or CI image) exporting PYTHONDONTWRITEBYTECODE=1 otherwise makes every one of the
+# self-tests' hundreds of subprocesses (rehearsals, the app, Locust) recompile the harness and re-rewrite the
+# plugin's asserts: ~1.3 s of CPU each (__pycache__/ is git-ignored).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install system-deps verify test lint report clean
 

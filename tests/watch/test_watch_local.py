@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,11 +27,26 @@ WATCH_CRITERIA = ("watch_error_rate_warn", "watch_error_rate", "watch_p95", "wat
                   "watch_workspace_failures")  # fmt: skip
 
 
-def watch(tmp_path: Path, *, faults: str = "", seconds: int = 20, source: str = "prometheus") -> Rehearsal:
+def watch(
+    tmp_path: Path, *, faults: str = "", seconds: int = 20, source: str = "prometheus", warmup: str | None = None
+) -> Rehearsal:
     extra = {"ROLLOUT_WATCH_SECONDS": str(seconds), "ROLLOUT_WATCH_SOURCE": source}
     if faults:
         extra["ROLLOUT_APP_FAULTS"] = faults
-    return rehearse(tmp_path / "reports", "--phase=watch", extra_env=extra, timeout=240)
+    env = [f"--env={local_env(tmp_path, warmup)}"] if warmup is not None else []
+    return rehearse(tmp_path / "reports", *env, "--phase=watch", extra_env=extra, timeout=240)
+
+
+def local_env(tmp_path: Path, warmup: str) -> Path:
+    """environments/local.yaml with another `watch.warmup`, in a folder of its own (with its flags file)."""
+    envs = tmp_path / "environments"
+    envs.mkdir()
+    shutil.copy(ROOT / "environments" / "local.flags.json", envs / "local.flags.json")
+    text = (ROOT / "environments" / "local.yaml").read_text()
+    assert "\n  warmup: 15s\n" in text
+    path = envs / "local-warmup.yaml"
+    path.write_text(text.replace("\n  warmup: 15s\n", f"\n  warmup: {warmup}\n", 1))
+    return path
 
 
 def progress(run: Rehearsal) -> dict[str, Any]:
@@ -83,7 +99,9 @@ def test_slow_projects_fail_the_p95_criterion_with_its_action(tmp_path: Path) ->
 
 
 def test_no_metrics_is_inconclusive_naming_the_signals(tmp_path: Path) -> None:
-    run = watch(tmp_path, faults="no_metrics", seconds=8)
+    # The warm-up waits until every signal has a value, i.e. its whole length here: 5 s (Prometheus scrapes the
+    # app every second once it is ready, before the warm-up) in place of 15 s: the window still judges a scraped app.
+    run = watch(tmp_path, faults="no_metrics", seconds=8, warmup="5s")
     assert run.returncode == 11 and run.verdict == "INCONCLUSIVE", run.output[-4000:]
     for criterion_id in WATCH_CRITERIA:
         c = run.criterion(criterion_id)
