@@ -54,11 +54,7 @@ def existing_users(env: Environment, env_file: Path) -> list[ExistingUser]:
 
 
 def read_users_csv(path: Path) -> list[ExistingUser]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ValueError(f"target.auth.users_csv: cannot read {path}: {exc.strerror}") from None
+    rows = _rows(path, "target.auth.users_csv")
     users = [ExistingUser(r["email"].strip(), r["password"]) for r in rows if r.get("email") and r.get("password")]
     if not users:
         raise ValueError(f"target.auth.users_csv: {path} has no `email,password` rows")
@@ -67,14 +63,19 @@ def read_users_csv(path: Path) -> list[ExistingUser]:
 
 def read_tokens_csv(path: Path) -> list[ExistingUser]:
     """`email,token` rows with a header line (`target.auth.tokens_csv`)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ValueError(f"target.auth.tokens_csv: cannot read {path}: {exc.strerror}") from None
+    rows = _rows(path, "target.auth.tokens_csv")
     users = [
         ExistingUser(r["email"].strip(), token=r["token"].strip()) for r in rows if r.get("email") and r.get("token")
     ]
     if not users:
         raise ValueError(f"target.auth.tokens_csv: {path} has no `email,token` rows")
     return users
+
+
+def _rows(path: Path, key: str) -> list[dict[str, str]]:
+    """The rows of a CSV with a header line; an unreadable file is one line naming `key` and the path."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except OSError as exc:
+        raise ValueError(f"{key}: cannot read {path}: {exc.strerror}") from None
