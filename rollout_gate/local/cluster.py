@@ -7,6 +7,10 @@ gone), stops the orphaned server and deletes it before starting its own.
 Under pytest-xdist every worker of a run attaches to the same server: the
 first one to take the lock starts it, the controller stops it.
 
+initdb runs once per machine, user and PostgreSQL build: its data directory (and superuser password,
+0600) is kept under `/var/tmp/rollout-gate-<uid>/initdb-<key>/` and each run starts from a copy of it,
+which takes a tenth of initdb's time.
+
 Only directories the harness created are ever deleted: each run directory
 carries a marker file (`MARKER`), and the sweep leaves unmarked ones alone.
 
@@ -49,6 +53,10 @@ MARKER = ".rollout-gate-cluster"
 SERVER_ROOT = Path("/var/tmp")
 SUPERUSER = "postgres"
 _START_TIMEOUT_S = 60
+_INITDB_ARGS = [
+    "-U", SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C",
+    "--no-sync", "--no-instructions",
+]  # fmt: skip
 
 # Durability is pointless for a throwaway rehearsal server and costs seconds per run.
 _SERVER_SETTINGS = {
@@ -147,20 +155,9 @@ class EmbeddedCluster:
             os.symlink(server_dir / "data", self.data)
             os.symlink(server_dir / "server.log", self.log_file)
         data, log_file = server_dir / "data", server_dir / "server.log"
-        password = secrets.token_urlsafe(18)
-        pwfile = server_dir / "pwfile"
-        pwfile.write_text(password)
-        pwfile.chmod(0o600)
-        if user is not None:
-            entry = pwd.getpwnam(user)
-            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
-        initdb = [
-            str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C",
-            "--no-sync", "--no-instructions",
-        ]  # fmt: skip
-        self._run(initdb, user, "initdb", server_dir)
-        pwfile.unlink()
+        template, password = self._initialized(binaries, user)
+        # A copy of the machine's initialised data directory: initdb once, not once per run.
+        self._run(["cp", "-a", str(template), str(data)], user, "copying the initialised data directory", server_dir)
         for attempt in range(3):
             port = free_loopback_port()
             options = " ".join(f"-c {k}={v!r}" if v == "" else f"-c {k}={v}" for k, v in _SERVER_SETTINGS.items())
@@ -179,6 +176,47 @@ class EmbeddedCluster:
         self.info_file.write_text(json.dumps(info.__dict__))
         self.info_file.chmod(0o600)
         return info
+
+    def _initialized(self, binaries: Path, user: str | None) -> tuple[Path, str]:
+        """An initdb'd data directory for these binaries and settings, made once per machine and user under
+        `/var/tmp/rollout-gate-<uid>/initdb-<key>/` (`data/` and its superuser `password`, 0600), and copied
+        for each run. Built beside, then renamed into place: a half-built one is never used."""
+        key = hashlib.sha256(
+            json.dumps([str(binaries), (binaries / "initdb").stat().st_mtime_ns, _INITDB_ARGS, user]).encode()
+        ).hexdigest()[:12]
+        parent = _own_dir(_server_root(), 0o711)
+        cache = parent / f"initdb-{key}"
+        if not (cache / ".complete").is_file():
+            _sweep_builds(parent)
+            building = parent / f"initdb-{key}.building-{os.getpid()}"
+            shutil.rmtree(building, ignore_errors=True)
+            building.mkdir(mode=0o711)
+            password = secrets.token_urlsafe(18)
+            pwfile = building / "password"
+            pwfile.write_text(password)
+            pwfile.chmod(0o600)
+            data_parent = building / "server"
+            data_parent.mkdir(mode=0o700)
+            initdb_pw = building / "pwfile"
+            initdb_pw.write_text(password)
+            initdb_pw.chmod(0o600)
+            if user is not None:
+                entry = pwd.getpwnam(user)
+                os.chown(data_parent, entry.pw_uid, entry.pw_gid)
+                os.chown(initdb_pw, entry.pw_uid, entry.pw_gid)
+            initdb = [str(binaries / "initdb"), "-D", str(data_parent / "data"), f"--pwfile={initdb_pw}", *_INITDB_ARGS]
+            try:
+                self._run(initdb, user, "initdb", data_parent)
+            finally:
+                initdb_pw.unlink(missing_ok=True)
+            (building / ".complete").write_text(str(binaries))
+            if cache.is_dir() and not (cache / ".complete").is_file():
+                shutil.rmtree(cache, ignore_errors=True)  # not one this code finished (renamed only once complete)
+            try:
+                os.rename(building, cache)
+            except OSError:  # another process finished first: use its copy
+                shutil.rmtree(building, ignore_errors=True)
+        return cache / "server" / "data", (cache / "password").read_text()
 
     def _run(self, argv: list[str], user: str | None, what: str, cwd: Path) -> None:
         # Drop root's groups too: a 0705 parent directory would deny a process still in group root.
@@ -217,6 +255,14 @@ def sweep_stale(root: Path, keep: str | None = None) -> list[str]:
         _remove_run_dir(run_dir)
         removed.append(run_dir.name)
     return removed
+
+
+def _sweep_builds(parent: Path) -> None:
+    """Half-built initdb caches whose builder died (named `initdb-<key>.building-<pid>`)."""
+    for building in parent.glob("initdb-*.building-*"):
+        pid = building.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(building, ignore_errors=True)
 
 
 def _is_ours(run_dir: Path) -> bool:

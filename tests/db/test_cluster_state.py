@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import stat
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -105,3 +107,62 @@ def test_binaries_below_a_private_directory_are_copied_not_exposed(tmp_path: Pat
         assert not copied.is_relative_to(tmp_path)
     finally:
         shutil.rmtree(copied.parent)
+
+
+@pytest.fixture
+def server_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # Below /var/tmp, as in real use: as root the server user must be able to enter it.
+    root = Path(tempfile.mkdtemp(prefix="rollout-gate-test-", dir="/var/tmp"))
+    root.chmod(0o755)
+    monkeypatch.setattr(cluster_module, "SERVER_ROOT", root)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_initdb_runs_once_and_each_run_gets_its_own_copy(tmp_path: Path, server_root: Path) -> None:
+    first = EmbeddedCluster(tmp_path / "a", "20260101000000-aaaaaa", os.getpid())
+    second = EmbeddedCluster(tmp_path / "b", "20260101000000-bbbbbb", os.getpid())
+    try:
+        one = first.ensure_running()
+        (cache,) = (server_root / f"rollout-gate-{os.geteuid()}").glob("initdb-*")
+        built = (cache / ".complete").stat().st_mtime_ns
+        assert stat.S_IMODE((cache / "password").stat().st_mode) == 0o600
+        two = second.ensure_running()
+        assert list(cache.parent.glob("initdb-*")) == [cache]  # no second initdb
+        assert (cache / ".complete").stat().st_mtime_ns == built
+        assert first.data.resolve() != second.data.resolve()
+        with psycopg.connect(one.dsn(), autocommit=True) as conn:
+            conn.execute("create database only_in_first")
+        with psycopg.connect(two.dsn(), autocommit=True) as conn:
+            names = {r[0] for r in conn.execute("select datname from pg_database").fetchall()}
+        assert "only_in_first" not in names and "postgres" in names
+        # The cache itself is never started: a run writes only to its own copy.
+        assert not (cache / "server" / "data" / "postmaster.pid").exists()
+    finally:
+        first.stop()
+        second.stop()
+    assert not first.dir.exists() and not second.dir.exists()
+    assert (cache / ".complete").is_file()  # kept for the next run
+
+
+def test_a_cache_that_was_not_finished_is_rebuilt_not_used(tmp_path: Path, server_root: Path) -> None:
+    parent = server_root / f"rollout-gate-{os.geteuid()}"
+    first = EmbeddedCluster(tmp_path / "a", "20260101000000-cccccc", os.getpid())
+    first.ensure_running()
+    first.stop()
+    (cache,) = parent.glob("initdb-*")
+    (cache / ".complete").unlink()  # as if its builder had died half-way
+    shutil.rmtree(cache / "server" / "data" / "base")
+    dead_build = parent / f"{cache.name}.building-999999999"
+    dead_build.mkdir()
+    second = EmbeddedCluster(tmp_path / "b", "20260101000000-dddddd", os.getpid())
+    try:
+        info = second.ensure_running()
+        with psycopg.connect(info.dsn(), autocommit=True) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        second.stop()
+    assert (cache / ".complete").is_file() and (cache / "server" / "data" / "base").is_dir()
+    assert not dead_build.exists()
