@@ -7,7 +7,6 @@ B the second (or `tenant_b`); a tenant's first row is the user the harness acts 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from rollout_gate.api.client import ApiClient
 from rollout_gate.api.config import TenantUsersConfig
 from rollout_gate.api.resources import Actor
 from rollout_gate.auth import SignInError, sign_in
+from rollout_gate.csv_rows import read_rows
 
 if TYPE_CHECKING:
     from rollout_gate.config.models import AuthConfig
@@ -48,18 +48,7 @@ class TenantUsers:
 
 def read_tenant_users(path: Path, config: TenantUsersConfig) -> TenantUsers:
     """The users of `path`; a ValueError names the file and what to change (never a secret)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise ValueError(
-                    f"api.tenant_users.csv: {path} has no {', '.join(missing)} column(s) "
-                    "(header line: email,secret,tenant[,role])"
-                )
-            rows = list(reader)
-    except OSError as exc:
-        raise ValueError(f"api.tenant_users.csv: cannot read {path}: {exc.strerror}") from None
+    rows = read_rows(path, "api.tenant_users.csv", required=COLUMNS, header="email,secret,tenant[,role]")
     users = tuple(
         TenantUser(r["email"].strip(), r["secret"], r["tenant"].strip(), (r.get("role") or "").strip() or None)
         for r in rows

@@ -364,11 +364,9 @@ def hashed_rows(
     return sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
 
 
-def row_hash_sql(columns: Iterable[str] | dict[str, str]) -> sql.Composed:
-    """`hash_record_extended(row(...), 0)` over `columns` (name -> type, in order); a bare list of names
-    (no types known) hashes every column by its text."""
-    types = columns if isinstance(columns, dict) else dict.fromkeys(columns, "")
-    fields = [_row_field(name, type_) for name, type_ in types.items()]
+def row_hash_sql(columns: dict[str, str]) -> sql.Composed:
+    """`hash_record_extended(row(...), 0)` over `columns` (name -> type, in order)."""
+    fields = [_row_field(name, type_) for name, type_ in columns.items()]
     return sql.SQL("hash_record_extended(row({}), 0)").format(sql.SQL(", ").join(fields))
 
 

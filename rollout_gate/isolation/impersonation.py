@@ -60,6 +60,10 @@ from c
 """
 
 
+# A statement and its parameters (None: none), as `conn.execute` takes them.
+Statement = tuple[sql.SQL | sql.Composed, Any]
+
+
 class PreRequestError(RolloutGateError):
     """The target's pre-request function raised for this caller: the request is rejected before any query."""
 
@@ -106,14 +110,21 @@ class Impersonator:
 
     def member(self, conn: psycopg.Connection[Any], user_id: str, tenant_id: str, email: str | None = None) -> None:
         """Act as the member; raises PreRequestError when the target's pre-request function rejects them."""
+        for query, params in self.member_statements(user_id, tenant_id, email):
+            conn.execute(query, params)
+        self.pre_request(conn, f"member {user_id}")
+
+    def member_statements(self, user_id: str, tenant_id: str, email: str | None = None) -> list[Statement]:
+        """The statements that make the session act as the member, before any pre-request function (which a
+        caller sending them itself must call through `pre_request`)."""
         cfg = self.config
-        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(cfg.role)))
+        statements: list[Statement] = [(sql.SQL("set local role {}").format(sql.Identifier(cfg.role)), None)]
         if cfg.mode == "supabase":
-            self._set_claims(conn, self.claims(user_id, tenant_id, email))
+            statements.append(self._claims_statement(self.claims(user_id, tenant_id, email)))
         else:
             value = user_id if cfg.setting_value == "user" else tenant_id
-            conn.execute("select set_config(%s, %s, true)", (self._setting, value))
-        self.pre_request(conn, f"member {user_id}")
+            statements.append((sql.SQL("select set_config(%s, %s, true)"), (self._setting, value)))
+        return statements
 
     def anon(self, conn: psycopg.Connection[Any]) -> bool:
         """Act as the anonymous role; False when the environment has none.
@@ -158,18 +169,20 @@ class Impersonator:
             conn.execute("select set_config(%s, '', true)", (name,))
 
     def _set_claims(self, conn: psycopg.Connection[Any], claims: dict[str, Any]) -> None:
+        query, params = self._claims_statement(claims)
+        conn.execute(query, params)
+
+    def _claims_statement(self, claims: dict[str, Any]) -> Statement:
         times = {k: claims.pop(k) for k in ("iat", "exp") if k in claims}  # extra_claims may override them
-        conn.execute(
-            _SET_CLAIMS,  # type: ignore[arg-type]
-            {
-                "base": json.dumps(claims),
-                "extra": json.dumps(times),
-                "lifetime": TOKEN_LIFETIME_S,
-                "setting": self.config.claims_setting,
-                "prefix": self._claim_prefix,
-                "per_claim": self.config.claim_settings,
-            },
-        )
+        params = {
+            "base": json.dumps(claims),
+            "extra": json.dumps(times),
+            "lifetime": TOKEN_LIFETIME_S,
+            "setting": self.config.claims_setting,
+            "prefix": self._claim_prefix,
+            "per_claim": self.config.claim_settings,
+        }
+        return sql.SQL(_SET_CLAIMS), params
 
 
 def _fill(value: Any, values: dict[str, str]) -> Any:

@@ -44,7 +44,18 @@ RULES = (READ_ONLY, MANAGE, ESCALATION, INACTIVE)
 _COMMAND = {"select": "SELECT", "insert": "INSERT", "update": "UPDATE", "delete": "DELETE",
             "raise_role": "UPDATE", "reactivate": "UPDATE", "self_join": "INSERT"}  # fmt: skip
 
-Readback = Callable[[], str | None]  # what was stored ("" / None: nothing)
+_CELL = "rg_cell"
+_END_CELL = f"rollback to savepoint {_CELL}; release savepoint {_CELL}"
+
+
+@dataclass(frozen=True)
+class Readback:
+    """As admin, in the cell's savepoint after the attempt: a query whose first column is true when the
+    attempt stored something (`what` says what)."""
+
+    query: sql.Composed | sql.SQL
+    params: Any
+    what: str
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class RoleMatrix:
         self.impersonator = Impersonator(model.config.impersonation)
         self.run = RoleMatrixRun()
         self._controls: dict[str, tuple[Actor | None, _Outcome | None]] = {}
+        self._client: psycopg.ClientCursor[Any] | None = None
 
     def matrix(self) -> RoleMatrixRun:
         started = time.perf_counter()
@@ -131,23 +143,65 @@ class RoleMatrix:
         """`query` as `actor` in a savepoint; then, as admin in the same savepoint, what it stored."""
         self.run.statements += 1
         try:
-            with self.conn.transaction(force_rollback=True):
-                self.impersonator.member(self.conn, actor.user_id, actor.tenant_for_claims, actor.email)
-                cur = self.conn.execute(query, params)
-                attempt = Attempt(cur.rowcount)
-                # Back to the harness's own login (it sees every row) to read what was stored.
-                self.conn.execute("reset role")
-                return _Outcome(attempt, readback())
+            rows, _first, stored = self._cell(actor, query, params, readback)
         except psycopg.Error as exc:
             message = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
             return _Outcome(Attempt(None, exc.sqlstate, message), None)
+        return _Outcome(Attempt(rows), readback.what if stored else None)
+
+    def _cell(
+        self, actor: Actor, query: sql.Composed | sql.SQL, params: Any, readback: Readback | None
+    ) -> tuple[int, tuple[Any, ...] | None, bool]:
+        """In a savepoint that is rolled back: act as `actor`, run `query`, then (as the harness's own login,
+        which sees every row) `readback`. Returns the statement's row count, its first row, and whether the
+        read-back found something stored.
+
+        Sent as ONE round trip, values bound client-side by psycopg: the savepoint, impersonation, statement,
+        reset and read-back round trips cost several times the statement itself. A target with a pre-request
+        function takes the statement-by-statement path (its rejection needs a savepoint of its own)."""
+        imp = self.impersonator
+        if imp.config.pre_request:
+            with self.conn.transaction(force_rollback=True):
+                imp.member(self.conn, actor.user_id, actor.tenant_for_claims, actor.email)
+                cur = self.conn.execute(query, params)
+                first = cur.fetchone() if cur.description else None
+                rows = cur.rowcount
+                # Back to the harness's own login (it sees every row) to read what was stored.
+                self.conn.execute("reset role")
+                stored = readback is not None and self._found(self.conn.execute(readback.query, readback.params))
+                return rows, first, stored
+        if self._client is None or self._client.closed:
+            self._client = psycopg.ClientCursor(self.conn)
+        cur = self._client
+        acting = imp.member_statements(actor.user_id, actor.tenant_for_claims, actor.email)
+        parts = [f"savepoint {_CELL}", *(cur.mogrify(q, p) for q, p in acting), cur.mogrify(query, params)]
+        if readback is not None:
+            parts += ["reset role", cur.mogrify(readback.query, readback.params)]
+        try:
+            cur.execute("; ".join([*parts, _END_CELL]))
+        except psycopg.Error:
+            # The server skipped the rest of the string, the rollback included.
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                self.conn.execute(_END_CELL)
+            raise
+        for _ in range(1 + len(acting)):
+            cur.nextset()
+        rows = cur.rowcount
+        first = cur.fetchone() if cur.description else None
+        stored = False
+        if readback is not None:
+            cur.nextset()  # reset role
+            cur.nextset()
+            stored = self._found(cur)
+        return rows, first, stored
+
+    @staticmethod
+    def _found(cur: psycopg.Cursor[Any]) -> bool:
+        row = cur.fetchone()
+        return bool(row and row[0])
 
     def _exists(self, query: sql.Composed | sql.SQL, params: Any, what: str) -> Readback:
-        def readback() -> str | None:
-            row = self.conn.execute(query, params).fetchone()
-            return what if row and row[0] else None
-
-        return readback
+        return Readback(query, params, what)
 
     def _gone(self, target: RowTarget, what: str) -> Readback:
         """The row version at `target` was replaced (updated) or removed: it is no longer the live one."""
@@ -252,13 +306,10 @@ class RoleMatrix:
         def attempt(who: Actor) -> _Outcome:
             self.run.statements += 1
             try:
-                with self.conn.transaction(force_rollback=True):
-                    self.impersonator.member(self.conn, who.user_id, who.tenant_for_claims, who.email)
-                    row = self.conn.execute(query, {"tenant": fx.tenant, "self": who.user_id}).fetchone()
-                    seen = bool(row and row[0])
-                    if seen:
-                        return _Outcome(Attempt(1), f"saw rows of tenant {fx.tenant}")
-                    return _Outcome(Attempt(0), None, f"saw no row of tenant {fx.tenant}")
+                _rows, row, _stored = self._cell(who, query, {"tenant": fx.tenant, "self": who.user_id}, None)
+                if row and row[0]:
+                    return _Outcome(Attempt(1), f"saw rows of tenant {fx.tenant}")
+                return _Outcome(Attempt(0), None, f"saw no row of tenant {fx.tenant}")
             except psycopg.Error as exc:
                 message = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
                 return _Outcome(Attempt(None, exc.sqlstate, message), None)
@@ -378,9 +429,7 @@ class RoleMatrix:
             readback = self._exists(check, (actor.user_id, fx.tenant), f"stored a membership of its own in {fx.tenant}")
             return self._try(who, plan.insert(), (json.dumps(plan.values, default=str),), readback)
 
-        self._judge(
-            ESCALATION, "self_join", name, actor, fx, "self_join", attempt, "manage_memberships", "added them"
-        )
+        self._judge(ESCALATION, "self_join", name, actor, fx, "self_join", attempt, "manage_memberships", "added them")
 
 
 def role_matrix(conn: psycopg.Connection[Any], model: TenancyModel, *, writes: bool) -> RoleMatrixRun:

@@ -138,7 +138,7 @@ def _init(environment: Any, web_ui: Any = None, **_kwargs: Any) -> None:
     except ValueError as exc:
         refuse(str(exc))
     TenantMember.plan = LoadPlan(
-        config=config, pool=pool, sign_in_path=loaded.env.target.auth.sign_in_path,
+        config=config, pool=pool,
         host_problem=lambda host: host_problem(loaded, host), auth=loaded.env.target.auth,
         resource_tasks=mix,
     )  # fmt: skip

@@ -36,7 +36,6 @@ class LoadPlan:
 
     config: LoadConfig
     pool: MemberPool
-    sign_in_path: str
     # Why a host may not be loaded (None: it may); the environment's rule, applied again by every user.
     host_problem: Callable[[str | None], str | None]
     # How the members sign in (`target.auth`).

@@ -8,11 +8,11 @@ on the local target, from the reference app's deterministic seed. Under `target.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_gate.config import Environment
+from rollout_gate.csv_rows import read_rows
 
 # Seeded users with data: the seed leaves users with n % 50 == 3 empty.
 LOCAL_USERS = (1, 2, 4, 5)
@@ -54,7 +54,7 @@ def existing_users(env: Environment, env_file: Path) -> list[ExistingUser]:
 
 
 def read_users_csv(path: Path) -> list[ExistingUser]:
-    rows = _rows(path, "target.auth.users_csv")
+    rows = read_rows(path, "target.auth.users_csv")
     users = [ExistingUser(r["email"].strip(), r["password"]) for r in rows if r.get("email") and r.get("password")]
     if not users:
         raise ValueError(f"target.auth.users_csv: {path} has no `email,password` rows")
@@ -63,19 +63,10 @@ def read_users_csv(path: Path) -> list[ExistingUser]:
 
 def read_tokens_csv(path: Path) -> list[ExistingUser]:
     """`email,token` rows with a header line (`target.auth.tokens_csv`)."""
-    rows = _rows(path, "target.auth.tokens_csv")
+    rows = read_rows(path, "target.auth.tokens_csv")
     users = [
         ExistingUser(r["email"].strip(), token=r["token"].strip()) for r in rows if r.get("email") and r.get("token")
     ]
     if not users:
         raise ValueError(f"target.auth.tokens_csv: {path} has no `email,token` rows")
     return users
-
-
-def _rows(path: Path, key: str) -> list[dict[str, str]]:
-    """The rows of a CSV with a header line; an unreadable file is one line naming `key` and the path."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ValueError(f"{key}: cannot read {path}: {exc.strerror}") from None
