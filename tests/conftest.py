@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.embedded import EmbeddedServer
+from tests.rehearsal import ROOT
 
 pytest_plugins = ["pytester"]
 
@@ -53,6 +57,16 @@ def rollout_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     for var in ("PYTEST_ADDOPTS", "ROLLOUT_ENV", "ROLLOUT_PHASE", "ROLLOUT_MIGRATIONS_DIR", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(var, raising=False)
     return RolloutProject(pytester)
+
+
+@pytest.fixture(scope="session")
+def embedded_server() -> Iterator[EmbeddedServer]:
+    """This process's embedded PostgreSQL (one per xdist worker), started on first use, stopped at session end."""
+    server = EmbeddedServer(ROOT / ".rollout")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # Self-tests whose verdict depends on wall-clock timing or on how many requests a bounded load run

@@ -1,4 +1,4 @@
-"""Databases of four tenancy shapes on one embedded server, for the discovery tests.
+"""Databases of four tenancy shapes on the process's embedded server, for the discovery tests.
 
 - `reference`: the reference app after its v2 migrations; `reference_v1`: before them.
 - `accounts`: tests/isolation/accounts_model (app schema, account_id, SET ROLE + app.user_id) after its migration.
@@ -19,9 +19,9 @@ import psycopg
 from psycopg import sql
 
 from rollout_gate.catalog import Catalog, read_catalog
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
+from rollout_gate.local.cluster import ClusterInfo
 from rollout_gate.reference_app import migrations_dir, schema_dir
-from rollout_gate.run import RunContext
+from tests.embedded import EmbeddedServer
 from tests.rehearsal import ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -58,18 +58,14 @@ def accounts_sql(name: str, member: str, anon: str) -> str:
 
 
 @contextmanager
-def model_databases() -> Iterator[Models]:
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
+def model_databases(server: EmbeddedServer) -> Iterator[Models]:
+    """The five databases (and the accounts model's two roles) in a scope of the process's embedded server."""
     suffix = secrets.token_hex(3)
-    try:
-        info = cluster.ensure_running()
-        models = Models(info, f"acct_member_{suffix}", f"acct_anon_{suffix}")
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
+    with server.scope() as scope:
+        models = Models(scope.info, f"acct_member_{suffix}", f"acct_anon_{suffix}")
+        with psycopg.connect(scope.dsn(), autocommit=True) as conn:
             for role in (models.member, models.anon):
                 conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-            for name in ("reference", "reference_v1", "accounts", "teams", "tie"):
-                conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
         reference = sorted(schema_dir().glob("*.sql"))
         files: dict[str, list[str]] = {
             "reference_v1": [p.read_text() for p in reference],
@@ -78,12 +74,7 @@ def model_databases() -> Iterator[Models]:
             "tie": [TIE_SQL],
         }
         for name, texts in files.items():
-            with psycopg.connect(info.dsn(name), autocommit=True) as conn:
-                for text in texts:
-                    conn.execute(text)  # type: ignore[arg-type]
+            scope.database(*texts, name=name)
         # After the reference's auth layer, which makes the (cluster-wide) API roles the teams schema grants to.
-        with psycopg.connect(info.dsn("teams"), autocommit=True) as conn:
-            conn.execute((HERE / "teams_model/schema.sql").read_text())  # type: ignore[arg-type]
+        scope.database((HERE / "teams_model/schema.sql").read_text(), name="teams")
         yield models
-    finally:
-        cluster.stop()

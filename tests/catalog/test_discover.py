@@ -23,6 +23,7 @@ from rollout_gate.config import ConfigError, load_environment
 from rollout_gate.config.models import TenancyConfig
 from rollout_gate.reference_app import migrations_dir
 from tests.catalog.databases import ACCOUNTS, Models, model_databases
+from tests.embedded import EmbeddedServer
 from tests.rehearsal import ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -36,8 +37,8 @@ REFERENCE_KEYS = (
 
 
 @pytest.fixture(scope="module")
-def models() -> Iterator[Models]:
-    with model_databases() as found:
+def models(embedded_server: EmbeddedServer) -> Iterator[Models]:
+    with model_databases(embedded_server) as found:
         yield found
 
 

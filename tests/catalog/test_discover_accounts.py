@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 
 from tests.catalog.databases import Models, accounts_sql, model_databases
+from tests.embedded import EmbeddedServer
 from tests.rehearsal import ROOT
 
 SHORT = Path(__file__).resolve().parent / "accounts_short.yaml"
@@ -26,8 +27,8 @@ SUITES = ("suites/data_integrity", "suites/tenant_isolation/test_rls_coverage.py
 
 
 @pytest.fixture(scope="module")
-def models() -> Iterator[Models]:
-    with model_databases() as found:
+def models(embedded_server: EmbeddedServer) -> Iterator[Models]:
+    with model_databases(embedded_server) as found:
         yield found
 
 

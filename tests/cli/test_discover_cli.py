@@ -24,13 +24,14 @@ from rollout_gate.cli import main
 from rollout_gate.config import load_environment
 from rollout_gate.config.models import TenancyConfig
 from tests.catalog.databases import Models, model_databases
+from tests.embedded import EmbeddedServer
 
 HEAD = "name: discovered\nkind: remote\n"
 
 
 @pytest.fixture(scope="module")
-def models() -> Iterator[Models]:
-    with model_databases() as found:
+def models(embedded_server: EmbeddedServer) -> Iterator[Models]:
+    with model_databases(embedded_server) as found:
         yield found
 
 

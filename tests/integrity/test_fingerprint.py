@@ -17,9 +17,7 @@ from rollout_gate.integrity.fingerprint import (
     bucket_bits_for,
     take_snapshot,
 )
-from rollout_gate.local.cluster import EmbeddedCluster
-from rollout_gate.run import RunContext
-from tests.rehearsal import ROOT
+from tests.embedded import EmbeddedServer
 
 SCHEMA = """
 create schema fp;
@@ -38,17 +36,10 @@ analyze;
 
 
 @pytest.fixture(scope="module")
-def dsn() -> Iterator[str]:
-    """A database with one table per key shape, on a server of its own."""
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
-    try:
-        info = cluster.ensure_running()
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
-            conn.execute("create database fp_test")
-        yield info.dsn("fp_test")
-    finally:
-        cluster.stop()
+def dsn(embedded_server: EmbeddedServer) -> Iterator[str]:
+    """A database for the tables of every key shape, in a scope of the process's embedded server."""
+    with embedded_server.scope() as scope:
+        yield scope.database(name="fp_test")
 
 
 @pytest.fixture

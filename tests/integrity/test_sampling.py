@@ -30,8 +30,8 @@ from rollout_gate.integrity.config import IntegritySampling
 from rollout_gate.integrity.fingerprint import SAMPLE_SCALE, Snapshot, sample_threshold
 from rollout_gate.integrity.plan import TableEstimate
 from rollout_gate.integrity.sampling import SampleMismatch, check_baseline, rows_for
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
-from rollout_gate.run import RunContext
+from rollout_gate.local.cluster import ClusterInfo
+from tests.embedded import EmbeddedServer
 from tests.rehearsal import ROOT
 
 ROWS = 100_000
@@ -54,16 +54,10 @@ def in_sample(fraction: float) -> str:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ClusterInfo]:
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
-    try:
-        info = cluster.ensure_running()
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
-            conn.execute("create database sampling_test")
-        yield info
-    finally:
-        cluster.stop()
+def server(embedded_server: EmbeddedServer) -> Iterator[ClusterInfo]:
+    with embedded_server.scope() as scope:
+        scope.database(name="sampling_test")
+        yield scope.info
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from rollout_gate.integrity.config import IntegrityBudget
 from rollout_gate.integrity.narrow import MAX_NARROWED_BUCKETS, MAX_NARROWED_ROWS
 from rollout_gate.integrity.plan import OverBudget, PlanRefused
 from rollout_gate.integrity.schema_snapshot import read_baseline_section
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
-from rollout_gate.run import RunContext
-from tests.rehearsal import ROOT
+from rollout_gate.local.cluster import ClusterInfo
+from tests.embedded import EmbeddedServer
 
 BIG = """
 drop schema if exists big cascade;
@@ -44,16 +43,10 @@ SEVERAL = "drop schema if exists many cascade; create schema many;" + "".join(
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ClusterInfo]:
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
-    try:
-        info = cluster.ensure_running()
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
-            conn.execute("create database scale_test")
-        yield info
-    finally:
-        cluster.stop()
+def server(embedded_server: EmbeddedServer) -> Iterator[ClusterInfo]:
+    with embedded_server.scope() as scope:
+        scope.database(name="scale_test")
+        yield scope.info
 
 
 @pytest.fixture(scope="module")

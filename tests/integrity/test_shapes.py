@@ -16,15 +16,16 @@ from psycopg import sql
 
 from rollout_gate.catalog import qualify
 from rollout_gate.integrity import invariants, workspace
+from tests.embedded import EmbeddedServer
 from tests.integrity.shapes import Shapes, lines, model, shapes_server
 
 LIMIT = 5
 
 
 @pytest.fixture(scope="module")
-def shapes() -> Iterator[Shapes]:
-    """One embedded PostgreSQL for the module; each test makes its own databases on it."""
-    with shapes_server() as server:
+def shapes(embedded_server: EmbeddedServer) -> Iterator[Shapes]:
+    """A scope of the process's embedded PostgreSQL for the module; each test makes its own databases on it."""
+    with shapes_server(embedded_server) as server:
         yield server
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.embedded import EmbeddedServer
 from tests.integrity.shapes import Shapes, shapes_server
 from tests.integrity.test_shapes import GROUPS
 from tests.rehearsal import ROOT
@@ -62,8 +63,8 @@ DECLARED = """
 
 
 @pytest.fixture(scope="module")
-def shapes() -> Iterator[Shapes]:
-    with shapes_server() as server:
+def shapes(embedded_server: EmbeddedServer) -> Iterator[Shapes]:
+    with shapes_server(embedded_server) as server:
         yield server
 
 

@@ -2,7 +2,8 @@
 app-role self-tests: `groups.sql` (Supabase style: claims helper requiring exp/iat/aud, a pre-request
 function) and `tickets.sql` (app-setting tenancy, integer ids, the app's own login role).
 
-Each test module starts one server (`server()`); every test gets a fresh database on it.
+Each test module opens a scope of the process's embedded server (`server()`); every test gets a fresh
+database on it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from psycopg import sql
 
 from rollout_gate.catalog import TenancyModel, qualify, read_catalog, resolve_tenancy
 from rollout_gate.config.models import TenancyConfig
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
-from rollout_gate.run import RunContext
+from rollout_gate.local.cluster import ClusterInfo
+from tests.embedded import EmbeddedServer
 from tests.rehearsal import ROOT
 
 MODEL = Path(__file__).resolve().parent / "impersonation_model"
@@ -41,7 +42,7 @@ GROUPS_TENANCY: dict[str, Any] = {
     "personal_workspace": {"function": None, "owner_column": None},
     "global_tables": ["public.blocked_users"],
     "impersonation": {"mode": "supabase", "role": "authenticated", "anon_role": "anon"},
-}
+}  # fmt: skip
 TICKETS_TENANCY: dict[str, Any] = {
     "user_table": "public.users",
     "tenant_table": "public.tenants",
@@ -67,7 +68,7 @@ class Server:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
         text = (MODEL / schema).read_text().replace(":tenant_policy", tenant_policy)
         with psycopg.connect(self.info.dsn(name), autocommit=True) as conn:
-            # Roles are cluster-wide: create those of the schema once per server.
+            # Roles are cluster-wide: create those of the schema once per module (the scope drops them after).
             roles, rest = _split_roles(text)
             for statement in roles:
                 role = statement.split()[2]
@@ -92,13 +93,10 @@ def _split_roles(text: str) -> tuple[list[str], str]:
 
 
 @contextmanager
-def server() -> Iterator[Server]:
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
-    try:
-        yield Server(cluster.ensure_running())
-    finally:
-        cluster.stop()
+def server(embedded: EmbeddedServer) -> Iterator[Server]:
+    """A scope of the process's embedded server for one test module (its databases and roles dropped after)."""
+    with embedded.scope() as scope:
+        yield Server(scope.info)
 
 
 def tenancy(conn: psycopg.Connection[Any], settings: dict[str, Any], **impersonation: Any) -> TenancyModel:

@@ -9,13 +9,14 @@ import psycopg
 import pytest
 
 from rollout_gate.isolation.app_role import app_role_findings
+from tests.embedded import EmbeddedServer
 from tests.isolation import impersonation_db as db
 from tests.isolation.impersonation_db import GROUPS_TENANCY, TICKETS_TENANCY, Server, tenancy
 
 
 @pytest.fixture(scope="module")
-def pg() -> Iterator[Server]:
-    with db.server() as running:
+def pg(embedded_server: EmbeddedServer) -> Iterator[Server]:
+    with db.server(embedded_server) as running:
         yield running
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from rollout_gate.config.models import ImpersonationConfig
 from rollout_gate.isolation.impersonation import TOKEN_LIFETIME_S, Impersonator, PreRequestError
+from tests.embedded import EmbeddedServer
 from tests.isolation.impersonation_db import GROUPS_TENANCY, TICKETS_TENANCY, Server, criteria, harness, server
 
 USER1, USER3 = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000003"
@@ -18,8 +19,8 @@ SUPABASE = ImpersonationConfig(mode="supabase", role="authenticated", anon_role=
 
 
 @pytest.fixture(scope="module")
-def pg() -> Iterator[Server]:
-    with server() as running:
+def pg(embedded_server: EmbeddedServer) -> Iterator[Server]:
+    with server(embedded_server) as running:
         yield running
 
 

@@ -22,9 +22,9 @@ from rollout_gate.config.models import TenancyConfig
 from rollout_gate.gate import findings as gate
 from rollout_gate.isolation.coverage import FAIL, WARN, Finding
 from rollout_gate.isolation.lints import lint_findings, static_findings
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
+from rollout_gate.local.cluster import ClusterInfo
 from rollout_gate.migrations import sql_files
-from rollout_gate.run import RunContext
+from tests.embedded import EmbeddedServer
 from tests.isolation.test_other_tenancy_model import MODEL
 from tests.rehearsal import ROOT
 
@@ -51,21 +51,14 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    """An embedded server holding the clean reference migration (v1 schema + v2 migrations, no data)."""
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
+def server(embedded_server: EmbeddedServer) -> Iterator[Server]:
+    """A scope of the process's embedded server holding the clean reference migration (v1 schema + v2
+    migrations, no data)."""
     suffix = secrets.token_hex(3)
-    try:
-        info = cluster.ensure_running()
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(REFERENCE)))
-        with psycopg.connect(info.dsn(REFERENCE), autocommit=True) as conn:
-            for path in [*sql_files(reference_app.schema_dir()), *sql_files(reference_app.migrations_dir())]:
-                conn.execute(path.read_text())  # type: ignore[arg-type]
-        yield Server(info, f"lint_member_{suffix}", f"lint_anon_{suffix}")
-    finally:
-        cluster.stop()
+    with embedded_server.scope() as scope:
+        paths = [*sql_files(reference_app.schema_dir()), *sql_files(reference_app.migrations_dir())]
+        scope.database(*(path.read_text() for path in paths), name=REFERENCE)
+        yield Server(scope.info, f"lint_member_{suffix}", f"lint_anon_{suffix}")
 
 
 def model_of(dsn: str, config: TenancyConfig | None = None) -> TenancyModel:

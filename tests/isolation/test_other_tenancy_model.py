@@ -26,8 +26,8 @@ from psycopg import sql
 from rollout_gate.catalog import qualify, read_catalog, resolve_tenancy
 from rollout_gate.config import load_environment
 from rollout_gate.integrity.fingerprint import take_snapshot
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
-from rollout_gate.run import RunContext
+from rollout_gate.local.cluster import ClusterInfo
+from tests.embedded import EmbeddedServer
 from tests.rehearsal import ROOT
 
 MODEL = Path(__file__).resolve().parent / "accounts_model"
@@ -77,31 +77,23 @@ def statuses(gate: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Accounts]:
-    """The accounts schema with data on a server of its own, and its pre-deploy baseline."""
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
+def accounts(embedded_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Accounts]:
+    """The accounts schema with data in a scope of the process's embedded server, and its pre-deploy baseline."""
     suffix = secrets.token_hex(3)
-    try:
-        info = cluster.ensure_running()
+    with embedded_server.scope() as scope:
         accounts = Accounts(
-            info, f"acct_member_{suffix}", f"acct_anon_{suffix}", tmp_path_factory.mktemp("ci") / "b.json"
+            scope.info, f"acct_member_{suffix}", f"acct_anon_{suffix}", tmp_path_factory.mktemp("ci") / "b.json"
         )
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
+        with psycopg.connect(scope.dsn(), autocommit=True) as conn:
             for role in (accounts.member, accounts.anon):
                 conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-            conn.execute("create database accounts_v1")
-        with psycopg.connect(info.dsn("accounts_v1"), autocommit=True) as conn:
-            conn.execute(accounts.sql("schema.sql"))  # type: ignore[arg-type]
-            conn.execute(accounts.sql("data.sql"))  # type: ignore[arg-type]
+        scope.database(accounts.sql("schema.sql"), accounts.sql("data.sql"), name="accounts_v1")
         code, output, gate = harness(
-            info.dsn("accounts_v1"), accounts, tmp_path_factory.mktemp("predeploy"),
+            scope.dsn("accounts_v1"), accounts, tmp_path_factory.mktemp("predeploy"),
             "--phase=pre-deploy", "suites/predeploy/test_baseline.py",
         )  # fmt: skip
         assert code == 0 and statuses(gate).get("baseline_recorded") == "pass", output
         yield accounts
-    finally:
-        cluster.stop()
 
 
 def post_migration(accounts: Accounts, name: str, tmp_path: Path, *files: str) -> tuple[int, str, dict[str, Any]]:

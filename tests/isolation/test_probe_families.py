@@ -31,9 +31,8 @@ from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, READ_OPS, SPO
 from rollout_gate.isolation.roles import READ_ONLY, role_matrix
 from rollout_gate.isolation.runner import run_probes
 from rollout_gate.isolation.sampling import sample_members
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
-from rollout_gate.run import RunContext
-from tests.rehearsal import ROOT
+from rollout_gate.local.cluster import ClusterInfo
+from tests.embedded import EmbeddedServer
 
 SCHEMA = """
 create schema shop;
@@ -156,22 +155,15 @@ class Shop:
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[Shop]:
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
+def shop(embedded_server: EmbeddedServer) -> Iterator[Shop]:
     suffix = secrets.token_hex(3)
-    try:
-        info = cluster.ensure_running()
-        shop = Shop(info, f"shop_member_{suffix}", f"shop_anon_{suffix}")
-        with psycopg.connect(info.dsn(), autocommit=True) as conn:
+    with embedded_server.scope() as scope:
+        shop = Shop(scope.info, f"shop_member_{suffix}", f"shop_anon_{suffix}")
+        with psycopg.connect(scope.dsn(), autocommit=True) as conn:
             for role in (shop.member, shop.anon):
                 conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-            conn.execute("create database shop_v1")
-        with psycopg.connect(info.dsn("shop_v1"), autocommit=True) as conn:
-            conn.execute(SCHEMA.replace(":member", f'"{shop.member}"').replace(":anon", f'"{shop.anon}"'))  # type: ignore[arg-type]
+        scope.database(SCHEMA.replace(":member", f'"{shop.member}"').replace(":anon", f'"{shop.anon}"'), name="shop_v1")
         yield shop
-    finally:
-        cluster.stop()
 
 
 def _of(run: ProbeRun, op: str, table: str, column: str | None = None) -> list[str]:

@@ -11,13 +11,14 @@ import pytest
 from rollout_gate.isolation.impersonation import Impersonator
 from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, ProbeResult
 from rollout_gate.isolation.unset_identity import EMPTY, UNSET, probe_unset_identity
+from tests.embedded import EmbeddedServer
 from tests.isolation import impersonation_db as db
 from tests.isolation.impersonation_db import FAIL_OPEN, GROUPS_TENANCY, TICKETS_TENANCY, Server, tenancy
 
 
 @pytest.fixture(scope="module")
-def pg() -> Iterator[Server]:
-    with db.server() as running:
+def pg(embedded_server: EmbeddedServer) -> Iterator[Server]:
+    with db.server(embedded_server) as running:
         yield running
 
 

@@ -1,51 +1,37 @@
 """Small tenancy schemas of our own, in the shapes real models take, on an embedded PostgreSQL.
 
-`Shapes` holds one server for a test module; `database(sql)` makes a fresh database from a schema
-plus data (and a defect, when given) and returns its DSN; `model(dsn, tenancy)` resolves the
-tenancy model from a `tenancy:` mapping as an environment file would write it.
+`Shapes` holds a scope of the process's embedded server for a test module; `database(sql)` makes a fresh
+database from a schema plus data (and a defect, when given) and returns its DSN; `model(dsn, tenancy)`
+resolves the tenancy model from a `tenancy:` mapping as an environment file would write it.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from rollout_gate.catalog import TenancyModel, qualify, read_catalog, resolve_tenancy
 from rollout_gate.config.models import TenancyConfig
-from rollout_gate.local.cluster import ClusterInfo, EmbeddedCluster
-from rollout_gate.run import RunContext
-from tests.rehearsal import ROOT
+from tests.embedded import Databases, EmbeddedServer
 
 
 @dataclass
 class Shapes:
-    info: ClusterInfo
+    scope: Databases
 
     def database(self, *scripts: str) -> str:
-        name = f"shape_{secrets.token_hex(4)}"
-        with psycopg.connect(self.info.dsn(), autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        dsn = self.info.dsn(name)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for script in scripts:
-                conn.execute(script)  # type: ignore[arg-type]
-        return dsn
+        return self.scope.database(*scripts, prefix="shape")
 
 
 @contextmanager
-def shapes_server() -> Iterator[Shapes]:
-    run = RunContext.new()
-    cluster = EmbeddedCluster(ROOT / ".rollout", run.run_id, run.owner_pid)
-    try:
-        yield Shapes(cluster.ensure_running())
-    finally:
-        cluster.stop()
+def shapes_server(server: EmbeddedServer) -> Iterator[Shapes]:
+    """A scope of the process's embedded server for one module: its databases are dropped when it ends."""
+    with server.scope() as scope:
+        yield Shapes(scope)
 
 
 def model(conn: psycopg.Connection[Any], tenancy: dict[str, Any]) -> TenancyModel:
