@@ -37,15 +37,13 @@ from rollout_gate.config.models import Capability
 from rollout_gate.isolation.impersonation import Impersonator
 from rollout_gate.isolation.results import INCONCLUSIVE, LEAK, OK, Attempt, ProbeResult
 from rollout_gate.isolation.roles_setup import Actor, Fixture, RowTarget, SetupError, prepare
+from rollout_gate.isolation.round_trip import RolledBack
 
 # The rules a cell belongs to (one suite test each).
 READ_ONLY, MANAGE, ESCALATION, INACTIVE = "read_only", "manage", "escalation", "inactive"
 RULES = (READ_ONLY, MANAGE, ESCALATION, INACTIVE)
 _COMMAND = {"select": "SELECT", "insert": "INSERT", "update": "UPDATE", "delete": "DELETE",
             "raise_role": "UPDATE", "reactivate": "UPDATE", "self_join": "INSERT"}  # fmt: skip
-
-_CELL = "rg_cell"
-_END_CELL = f"rollback to savepoint {_CELL}; release savepoint {_CELL}"
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class RoleMatrix:
         self.impersonator = Impersonator(model.config.impersonation)
         self.run = RoleMatrixRun()
         self._controls: dict[str, tuple[Actor | None, _Outcome | None]] = {}
-        self._client: psycopg.ClientCursor[Any] | None = None
+        self._rolled_back = RolledBack(conn)
 
     def matrix(self) -> RoleMatrixRun:
         started = time.perf_counter()
@@ -170,21 +168,14 @@ class RoleMatrix:
                 self.conn.execute("reset role")
                 stored = readback is not None and self._found(self.conn.execute(readback.query, readback.params))
                 return rows, first, stored
-        if self._client is None or self._client.closed:
-            self._client = psycopg.ClientCursor(self.conn)
-        cur = self._client
+        # Each statement bound on its own (their placeholders differ), then sent together.
+        bind = self._rolled_back.cursor.mogrify
         acting = imp.member_statements(actor.user_id, actor.tenant_for_claims, actor.email)
-        parts = [f"savepoint {_CELL}", *(cur.mogrify(q, p) for q, p in acting), cur.mogrify(query, params)]
+        parts = [*(bind(q, p) for q, p in acting), bind(query, params)]
         if readback is not None:
-            parts += ["reset role", cur.mogrify(readback.query, readback.params)]
-        try:
-            cur.execute("; ".join([*parts, _END_CELL]))
-        except psycopg.Error:
-            # The server skipped the rest of the string, the rollback included.
-            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-                self.conn.execute(_END_CELL)
-            raise
-        for _ in range(1 + len(acting)):
+            parts += ["reset role", bind(readback.query, readback.params)]
+        cur = self._rolled_back.execute(sql.SQL("; ".join(parts)))
+        for _ in acting:
             cur.nextset()
         rows = cur.rowcount
         first = cur.fetchone() if cur.description else None

@@ -57,14 +57,13 @@ from rollout_gate.isolation.results import (
     ProbeResult,
     ProbeRun,
 )
+from rollout_gate.isolation.round_trip import RolledBack
 from rollout_gate.isolation.rowgen import RowPlan
 from rollout_gate.isolation.sampling import Member
 
 Family = Callable[["Context"], None]
 MEMBER_FAMILIES: tuple[Family, ...] = (read.probe, blind.probe, write.probe, move.probe, spoof.probe)
 RUN_FAMILIES: tuple[Family, ...] = (anon.probe,)
-_ROLLBACK_ISOLATED = "rollback to savepoint rg_probe; release savepoint rg_probe"
-_ISOLATED = sql.SQL("savepoint rg_probe; {}; " + _ROLLBACK_ISOLATED)
 _COMMAND = {"select": "SELECT", "update": "UPDATE", "delete": "DELETE", "insert": "INSERT", "move": "UPDATE"}
 
 
@@ -84,7 +83,7 @@ class Context:
     outsiders: dict[tuple[str, ...], str | None] = field(default_factory=dict)
     # Per table, the first rows of distinct shapes (aims.shape_templates): read once per run, not per member.
     shapes: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
-    _client: psycopg.ClientCursor[Any] | None = None
+    _rolled_back: RolledBack | None = None
 
     @property
     def actor(self) -> str:
@@ -121,21 +120,11 @@ class Context:
             return _rejected(exc)
 
     def _isolated(self, query: sql.Composed | sql.SQL, params: Any) -> psycopg.ClientCursor[Any]:
-        """`query` between a savepoint and its rollback, sent as ONE round trip (simple protocol, values
-        bound client-side by psycopg): the savepoint/statement/rollback round trips of a
-        `transaction(force_rollback=True)` cost about 3x the statement itself. The cursor is left on the
-        statement's result. On an error the server skips the rest of the string, so the rollback is sent
-        on its own and the error re-raised."""
-        if self._client is None or self._client.closed:
-            self._client = psycopg.ClientCursor(self.conn)
-        try:
-            self._client.execute(_ISOLATED.format(query), params)
-        except psycopg.Error:
-            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-                self.conn.execute(_ROLLBACK_ISOLATED)
-            raise
-        self._client.nextset()
-        return self._client
+        """`query` in a savepoint rolled back in the same round trip (round_trip.py); the cursor is left on
+        the statement's result."""
+        if self._rolled_back is None:
+            self._rolled_back = RolledBack(self.conn)
+        return self._rolled_back.execute(query, params)
 
     def insert(self, plan: RowPlan, read_back: str | None = None) -> Attempt:
         """INSERT the planned row; with `read_back`, what the target stored in that column (found by its key)."""
