@@ -292,7 +292,7 @@ def compare_table(
     for bucket in sample:
         base = before.buckets.get(bucket)
         if base is not None and not with_row:
-            base = [base[0], base[1], 0, base[1], *base[4:]]  # row hashes are 0 in a key-only scan
+            base = [base[0], base[1], 0, 0, *base[4:]]  # a key-only scan has no row hashes (not compared)
         solution = solve_bucket(conn, codec, base, current[bucket], with_row=with_row)
         diff.rows += solution.rows
         diff.unexplained_buckets += 0 if solution.solved else 1

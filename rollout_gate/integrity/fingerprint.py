@@ -6,18 +6,23 @@ that hash tells exactly the values a migration must keep apart (`NATIVE_HASH_TYP
 under the byte-wise "C" collation), every other column by its text (`c::text`). That is about 7x
 cheaper per row than hashing the whole row's text, and independent of the session's TimeZone and
 DateStyle, which the text of a timestamptz is not. Rows are grouped into buckets by the low bits of `k`, and each
-bucket keeps sums that let a later comparison name the differing rows, not just count them:
+bucket keeps a few 64-bit aggregates that let a later comparison name the differing rows, not just count them:
 
-- `count`, `sum(k)`, `sum(r)`: a bucket whose sums differ holds a lost, added or changed row;
-- `sum(k # r)` (xor): ties a row hash to its key, so a changed row can be told apart from its
-  unchanged neighbours (see `narrow.py`);
-- the sums of the key itself, for integer and (on PostgreSQL 18+) uuid keys: a single lost row's
-  primary key is the difference of those sums. Other key types report a lost row by key hash only.
+- `count`, `bit_xor(k)`, `bit_xor(r)`: a bucket whose aggregates differ holds a lost, added or changed row;
+- `sum(k # r)`: ties a row hash to its key, so a changed row can be told apart from its unchanged
+  neighbours (see `narrow.py`). It is summed, not xor-ed: an xor of `k # r` is `xor(k) # xor(r)`,
+  which ties nothing (two rows swapping contents would cancel out);
+- the xor of the key itself, for integer and (on PostgreSQL 18+) uuid keys: a single lost row's
+  primary key is the xor of the two snapshots' values. Other key types report a lost row by key hash only.
 
-The sums are taken modulo 2^64 (exact in the scan, folded to one bigint per bucket and sum), which
-keeps every difference of one row exact and stores a bucket as a few 64-bit integers: the snapshot
+xor is the difference of one row exactly as a sum is, and it costs less per row (`bit_xor(bigint)`
+keeps a plain bigint; `sum(bigint)` a 128-bit state): at the sizes of issue 15 the aggregates, not the
+reading, set the rate (BENCHMARKS.md). A table without a primary key is the exception (`bucket_ops`):
+its `k` and `r` are the row hash, and an xor would cancel duplicate rows (three copies of A becoming one
+while B grows to three would xor the same), so that table keeps sums. Sums are taken modulo 2^64 (exact
+in the scan, folded to one bigint per bucket). A bucket is stored as a few 64-bit integers: the snapshot
 file holds them packed (`BucketSums`), about 0.2 bytes per row at ~256 rows per bucket. No row leaves
-the database, and the per-row work is two hashes and a few additions; the scan runs in parallel
+the database, and the per-row work is two hashes and a few xors; the scan runs in parallel
 where the plan (`plan.py`) allows it.
 """
 
@@ -41,7 +46,7 @@ from psycopg import sql
 from rollout_gate.catalog.names import QualifiedName, qualify
 from rollout_gate.errors import HarnessError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: xor aggregates (bucket_ops), was sums throughout
 MIN_BUCKET_BITS = 8
 # 2^22 buckets: ~256 rows per bucket up to ~1 G rows (a 4 M-bucket table stores ~170 MB of sums).
 MAX_BUCKET_BITS = 22
@@ -116,9 +121,34 @@ def wrap64(value: int) -> int:
     return ((value + _HALF) % _MOD) - _HALF
 
 
+def bucket_ops(codec: KeyCodec) -> tuple[str, ...]:
+    """How each stored aggregate after the count combines a bucket's rows, "xor" or "sum" (mod 2^64), in
+    the order k, r, k # r, key parts (the module docstring says why)."""
+    if not codec.columns:
+        return ("sum", "sum", "sum")
+    parts = codec.part_count() if codec.recoverable else 0
+    return ("xor", "xor", "sum") + ("xor",) * parts
+
+
+def aggregate(op: str, values: Iterable[int]) -> int:
+    """What the fingerprint query's aggregate `op` gives for these 64-bit values."""
+    if op == "xor":
+        out = 0
+        for value in values:
+            out ^= value
+        return out
+    return wrap64(sum(values))
+
+
+def difference(op: str, now: int, before: int) -> int:
+    """The aggregate of the rows in `now` and not in `before`, when that is one row (or its negation, for a
+    sum of a row only in `before`): xor is its own inverse."""
+    return now ^ before if op == "xor" else wrap64(now - before)
+
+
 @dataclass
 class BucketSums:
-    """Per non-empty bucket, in bucket order: [count, sum k, sum r, sum k#r, *key part sums] (mod 2^64),
+    """Per non-empty bucket, in bucket order: [count, k, r, k # r, *key parts], each aggregated as `bucket_ops`,
     held as two flat int64 arrays rather than a dict of lists (a 4 M-bucket table stays ~200 MB)."""
 
     width: int
@@ -327,7 +357,8 @@ def hashed_rows(
     bucket_bits: int | None = None,
 ) -> sql.Composed:
     """`select k, r, parts... from table offset 0`: each row's hashes computed once (offset 0 keeps the
-    planner from inlining the subquery and computing the row hash once per aggregate).
+    planner from inlining the subquery and computing the row hash once per aggregate); uuid key parts
+    are split from their bytes in a projection above that scan.
 
     With `bucket_bits`, only rows whose bucket is in the array parameter `%s`: the filter runs in the
     scan, so the row hash is computed for those rows only. A sampled codec keeps its sample's rows only
@@ -344,8 +375,8 @@ def hashed_rows(
         key_hash = sql.SQL("hashtextextended(row({})::text, 0)").format(key_row)
     items: list[sql.Composable] = [sql.SQL("{} as k").format(key_hash)]
     items.append(sql.SQL("{} as r").format(row_hash) if with_row else sql.SQL("0::bigint as r"))
-    for i, expr in enumerate(_part_expressions(codec)):
-        items.append(sql.SQL("{} as p{}").format(expr, sql.SQL(str(i))))
+    parts, scanned = _part_expressions(codec)
+    items += scanned
     if with_key_text:
         texts = [sql.SQL("{}::text").format(sql.Identifier(c)) for c in codec.columns]
         items.append(
@@ -361,7 +392,14 @@ def hashed_rows(
     where: sql.Composable = sql.SQL("")
     if filters:
         where = sql.SQL(" where {}").format(sql.SQL(" and ").join(filters))
-    return sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
+    scan = sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
+    if not parts:
+        return scan
+    # The key parts split the uuid's bytes, sent once per row in the scan (not once per half).
+    outer = [sql.SQL("k"), sql.SQL("r"), *parts]
+    if with_key_text:
+        outer.append(sql.SQL("key_text"))
+    return sql.SQL("select {} from ({}) s").format(sql.SQL(", ").join(outer), scan)
 
 
 def row_hash_sql(columns: dict[str, str]) -> sql.Composed:
@@ -381,18 +419,30 @@ def _row_field(name: str, type_: str) -> sql.Composable:
     return sql.SQL("{}::text").format(ident)
 
 
-def _part_expressions(codec: KeyCodec) -> list[sql.Composable]:
+def _part_expressions(codec: KeyCodec) -> tuple[list[sql.Composable], list[sql.Composable]]:
+    """What `hashed_rows`'s scan adds for the key parts, and (only with a uuid among them) the outer
+    projection to columns `p0, p1...`: the uuid's bytes are sent once per row and split there, not sent
+    once per half. Without a uuid the scan yields `p0...` itself."""
     if not codec.recoverable:
-        return []
-    out: list[sql.Composable] = []
-    for column, part in zip(codec.columns, codec.parts, strict=True):
+        return [], []
+    split = "uuid" in codec.parts
+    parts: list[sql.Composable] = []
+    scanned: list[sql.Composable] = []
+    for i, (column, part) in enumerate(zip(codec.columns, codec.parts, strict=True)):
         ident = sql.Identifier(column)
         if part == "int":
-            out.append(sql.SQL("{}::bigint").format(ident))
+            name = sql.Identifier(f"i{i}" if split else f"p{len(scanned)}")
+            scanned.append(sql.SQL("{}::bigint as {}").format(ident, name))
+            parts.append(sql.SQL("{} as {}").format(name, sql.Identifier(f"p{len(parts)}")))
         else:
-            out.append(sql.SQL("substr(uuid_send({}), 1, 8)::bigint").format(ident))
-            out.append(sql.SQL("substr(uuid_send({}), 9, 8)::bigint").format(ident))
-    return out
+            scanned.append(sql.SQL("uuid_send({}) as {}").format(ident, sql.Identifier(f"b{i}")))
+            for start in (1, 9):
+                parts.append(
+                    sql.SQL("substr({}, {}, 8)::bigint as {}").format(
+                        sql.Identifier(f"b{i}"), sql.Literal(start), sql.Identifier(f"p{len(parts)}")
+                    )
+                )
+    return (parts if split else []), scanned
 
 
 def fingerprint_table(
@@ -420,16 +470,17 @@ def fingerprint_table(
         share = 1.0 if codec.fraction is None else codec.fraction
         bucket_bits = bucket_bits_for(round(rows_estimate(conn, table) * share))
     parts = codec.part_count() if codec.recoverable else 0
-    sums: list[sql.Composable] = [sql.SQL("sum(k)"), sql.SQL("sum(r)"), sql.SQL("sum(k # r)")]
-    sums += [sql.SQL("sum(p{})").format(sql.SQL(str(i))) for i in range(parts)]
-    names = [sql.Identifier(f"s{i}") for i in range(len(sums))]
+    ops = bucket_ops(codec)
+    inputs = ["k", "r", "k # r", *(f"p{i}" for i in range(parts))]
+    names = [sql.Identifier(f"s{i}") for i in range(len(ops))]
+    aggs = [sql.SQL(_AGGREGATE[op]).format(sql.SQL(x)) for op, x in zip(ops, inputs, strict=True)]
     query = sql.SQL(
         "select bucket, n, {wrapped} from ("
         "select (k & {mask})::int as bucket, count(*) as n, {sums} from ({rows}) h group by 1) g order by 1"
     ).format(
-        wrapped=sql.SQL(", ").join(sql.SQL(_WRAP).format(n) for n in names),
+        wrapped=sql.SQL(", ").join(sql.SQL(_FOLD[op]).format(n) for op, n in zip(ops, names, strict=True)),
         mask=sql.Literal((1 << bucket_bits) - 1),
-        sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(e, n) for e, n in zip(sums, names, strict=True)),
+        sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(e, n) for e, n in zip(aggs, names, strict=True)),
         rows=hashed_rows(table, columns, codec, with_row=with_row),
     )
     own = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
@@ -446,8 +497,10 @@ def fingerprint_table(
     )  # fmt: skip
 
 
-# A numeric sum folded into a signed 64-bit integer (mod 2^64), once per bucket.
+# A numeric sum folded into a signed 64-bit integer (mod 2^64), once per bucket; an xor is one already.
 _WRAP = "({0} - 18446744073709551616 * floor(({0} + 9223372036854775808) / 18446744073709551616))::bigint"
+_AGGREGATE = {"xor": "bit_xor({})", "sum": "sum({})"}
+_FOLD = {"xor": "{}", "sum": _WRAP}
 
 
 def take_snapshot(conn: psycopg.Connection[Any], schemas: list[str], *, tables: Iterable[str] = ()) -> Snapshot:

@@ -1,19 +1,20 @@
-"""Name the rows behind a differing bucket from the baseline's sums and the bucket's current rows.
+"""Name the rows behind a differing bucket from the baseline's aggregates and the bucket's current rows.
 
 After the migration only the rows of differing buckets are fetched (key, k, r, key parts), a few
-hundred per bucket. With `d` = current sums - baseline sums, a bucket with one difference solves:
+hundred per bucket. With `d` = the difference of current and baseline aggregates (`difference`: an xor
+for the xor-ed ones, current - baseline modulo 2^64 for the sums), a bucket with one difference solves:
 
 - one row added: the current row whose (k, r) equals (d.k, d.r);
-- one row lost: its key hash is -d.k; for integer/uuid keys its key is -d.parts (checked by
-  hashing the recovered key in SQL); otherwise only the key hash is known;
-- one row changed (same keys, d.count == 0, d.k == 0): the row c for which replacing its row
-  hash by c.r - d.r explains d.mix = sum(k # r), i.e. (c.k ^ c.r) - (c.k ^ (c.r - d.r)) == d.mix.
+- one row lost: its key hash is d.k (-d.k for a keyless table's sums); for integer/uuid keys its key
+  is d.parts (checked by hashing the recovered key in SQL); otherwise only the key hash is known;
+- one row changed (same keys, d.count == 0, d.k == 0): the row c whose old row hash `c.r ^ d.r`
+  explains d.mix = the change of sum(k # r), i.e. (c.k ^ c.r) - (c.k ^ (c.r ^ d.r)) == d.mix.
 
-All of it modulo 2^64, the arithmetic of the stored sums. A bucket with several differences is
-reported as such (rare with ~256 rows per bucket when few rows differ).
+A bucket with several differences is reported as such (rare with ~256 rows per bucket when few rows
+differ).
 
 Narrowing is bounded: when the differing buckets hold more rows than `MAX_NARROWED_ROWS`, only an
-evenly spread sample of them is fetched (`narrow_sample`), and the report counts the rest from the sums.
+evenly spread sample of them is fetched (`narrow_sample`), and the report counts the rest from the aggregates.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollout_gate.integrity.fingerprint import KeyCodec, hashed_rows, wrap64
+from rollout_gate.integrity.fingerprint import KeyCodec, aggregate, bucket_ops, difference, hashed_rows, wrap64
 
 # Upper bounds on what is fetched to narrow one table down: buckets, and the rows in them.
 MAX_NARROWED_BUCKETS = 64
@@ -115,20 +116,24 @@ def solve_bucket(
     with_row: bool = True,
 ) -> BucketSolution:
     """The differing rows of one bucket, if a single difference explains the sums."""
+    ops = bucket_ops(codec)
     now = _sums(rows, codec)
     base = before if before is not None else [0] * len(now)
-    d = [wrap64(a - b) for a, b in zip(now, base, strict=True)]
-    count, dk, dr, dmix, dparts = d[0], d[1], d[2], d[3], d[4:]
+    count = now[0] - base[0]
+    d = [difference(op, a, b) for op, a, b in zip(ops, now[1:], base[1:], strict=True)]
+    dk, dr, dmix, dparts = d[0], d[1], d[2], d[3:]
+    xor = ops[0] == "xor"
     if count == 1:
         for row in rows:
             if row.k == dk and (not with_row or row.r == dr):
                 return BucketSolution([RowDiff("added", _describe(codec, row.key_text, row.k))], True)
     elif count == -1:
-        return BucketSolution([_lost(conn, codec, wrap64(-dk), [wrap64(-p) for p in dparts])], True)
+        lost = dk if xor else wrap64(-dk)
+        return BucketSolution([_lost(conn, codec, lost, dparts if xor else [wrap64(-p) for p in dparts])], True)
     elif count == 0 and dk == 0 and with_row and dr != 0:
         changed = []
         for row in rows:
-            old = wrap64(row.r - dr)
+            old = row.r ^ dr if xor else wrap64(row.r - dr)
             if wrap64((row.k ^ row.r) - (row.k ^ old)) == dmix:
                 changed.append(row)
         if len(changed) == 1:
@@ -138,9 +143,11 @@ def solve_bucket(
 
 
 def _sums(rows: list[CurrentRow], codec: KeyCodec) -> list[int]:
-    parts = codec.part_count() if codec.recoverable else 0
-    sums = [len(rows), sum(r.k for r in rows), sum(r.r for r in rows), sum(r.k ^ r.r for r in rows)]
-    return sums + [sum(r.parts[i] for r in rows) for i in range(parts)]
+    """The bucket's [count, *aggregates] as the fingerprint query computes them (`bucket_ops`)."""
+    ops = bucket_ops(codec)
+    columns = [[r.k for r in rows], [r.r for r in rows], [r.k ^ r.r for r in rows]]
+    columns += [[r.parts[i] for r in rows] for i in range(len(ops) - 3)]
+    return [len(rows), *(aggregate(op, values) for op, values in zip(ops, columns, strict=True))]
 
 
 def _lost(conn: psycopg.Connection[Any], codec: KeyCodec, key_hash: int, parts: list[int]) -> RowDiff:
