@@ -76,11 +76,13 @@ def embedded_server() -> Iterator[EmbeddedServer]:
 TIMING_MODULES = frozenset(
     {
         "tests/app/test_app_process.py",
+        "tests/auth/test_load_sign_in.py",
         "tests/db/test_bounded_rehearsal.py",
         "tests/db/test_sessions.py",
         "tests/load/test_load_phase.py",
         "tests/load/test_load_remote.py",
         "tests/load/test_locust_lifecycle.py",
+        "tests/resources/test_declared_load_mix.py",
         "tests/test_sigterm.py",
         "tests/watch/test_watch_local.py",
         "tests/watch/test_watch_remote.py",
