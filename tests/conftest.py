@@ -79,6 +79,7 @@ TIMING_MODULES = frozenset(
         "tests/auth/test_load_sign_in.py",
         "tests/db/test_bounded_rehearsal.py",
         "tests/db/test_sessions.py",
+        "tests/httponly/test_http_only_load.py",
         "tests/load/test_load_phase.py",
         "tests/load/test_load_remote.py",
         "tests/load/test_locust_lifecycle.py",
