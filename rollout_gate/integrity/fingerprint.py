@@ -18,8 +18,9 @@ bucket keeps a few 64-bit aggregates that let a later comparison name the differ
 xor is the difference of one row exactly as a sum is, and it costs less per row (`bit_xor(bigint)`
 keeps a plain bigint; `sum(bigint)` a 128-bit state): at the sizes of issue 15 the aggregates, not the
 reading, set the rate (BENCHMARKS.md). A table without a primary key is the exception (`bucket_ops`):
-its `k` and `r` are the row hash, and an xor would cancel duplicate rows (three copies of A becoming one
-while B grows to three would xor the same), so that table keeps sums. Sums are taken modulo 2^64 (exact
+its `k` and `r` are the row hash, and an xor would cancel duplicate rows traded within one bucket (two
+copies of A lost and two more of B made, A and B sharing a bucket, would xor the same), so that table
+keeps sums. Sums are taken modulo 2^64 (exact
 in the scan, folded to one bigint per bucket). A bucket is stored as a few 64-bit integers: the snapshot
 file holds them packed (`BucketSums`), about 0.2 bytes per row at ~256 rows per bucket. No row leaves
 the database, and the per-row work is two hashes and a few xors; the scan runs in parallel
@@ -395,7 +396,6 @@ def hashed_rows(
     scan = sql.SQL("select {} from {}{} offset 0").format(sql.SQL(", ").join(items), relation, where)
     if not parts:
         return scan
-    # The key parts split the uuid's bytes, sent once per row in the scan (not once per half).
     outer = [sql.SQL("k"), sql.SQL("r"), *parts]
     if with_key_text:
         outer.append(sql.SQL("key_text"))
@@ -420,29 +420,27 @@ def _row_field(name: str, type_: str) -> sql.Composable:
 
 
 def _part_expressions(codec: KeyCodec) -> tuple[list[sql.Composable], list[sql.Composable]]:
-    """What `hashed_rows`'s scan adds for the key parts, and (only with a uuid among them) the outer
-    projection to columns `p0, p1...`: the uuid's bytes are sent once per row and split there, not sent
-    once per half. Without a uuid the scan yields `p0...` itself."""
+    """What `hashed_rows`'s scan adds for the key parts, and the projection above it to columns `p0, p1...`:
+    a uuid's bytes are sent once per row in the scan and split there, not sent once per half (an integer
+    part passes through)."""
     if not codec.recoverable:
         return [], []
-    split = "uuid" in codec.parts
     parts: list[sql.Composable] = []
     scanned: list[sql.Composable] = []
     for i, (column, part) in enumerate(zip(codec.columns, codec.parts, strict=True)):
-        ident = sql.Identifier(column)
+        ident, sent = sql.Identifier(column), sql.Identifier(f"b{i}")
         if part == "int":
-            name = sql.Identifier(f"i{i}" if split else f"p{len(scanned)}")
-            scanned.append(sql.SQL("{}::bigint as {}").format(ident, name))
-            parts.append(sql.SQL("{} as {}").format(name, sql.Identifier(f"p{len(parts)}")))
+            scanned.append(sql.SQL("{}::bigint as {}").format(ident, sent))
+            parts.append(sql.SQL("{} as {}").format(sent, sql.Identifier(f"p{len(parts)}")))
         else:
-            scanned.append(sql.SQL("uuid_send({}) as {}").format(ident, sql.Identifier(f"b{i}")))
+            scanned.append(sql.SQL("uuid_send({}) as {}").format(ident, sent))
             for start in (1, 9):
                 parts.append(
                     sql.SQL("substr({}, {}, 8)::bigint as {}").format(
-                        sql.Identifier(f"b{i}"), sql.Literal(start), sql.Identifier(f"p{len(parts)}")
+                        sent, sql.Literal(start), sql.Identifier(f"p{len(parts)}")
                     )
                 )
-    return (parts if split else []), scanned
+    return parts, scanned
 
 
 def fingerprint_table(

@@ -115,25 +115,25 @@ def solve_bucket(
     *,
     with_row: bool = True,
 ) -> BucketSolution:
-    """The differing rows of one bucket, if a single difference explains the sums."""
+    """The differing rows of one bucket, if a single difference explains the aggregates."""
     ops = bucket_ops(codec)
-    now = _sums(rows, codec)
+    now = _aggregates(rows, codec)
     base = before if before is not None else [0] * len(now)
     count = now[0] - base[0]
     d = [difference(op, a, b) for op, a, b in zip(ops, now[1:], base[1:], strict=True)]
     dk, dr, dmix, dparts = d[0], d[1], d[2], d[3:]
-    xor = ops[0] == "xor"
     if count == 1:
         for row in rows:
             if row.k == dk and (not with_row or row.r == dr):
                 return BucketSolution([RowDiff("added", _describe(codec, row.key_text, row.k))], True)
     elif count == -1:
-        lost = dk if xor else wrap64(-dk)
-        return BucketSolution([_lost(conn, codec, lost, dparts if xor else [wrap64(-p) for p in dparts])], True)
+        # The lost row's values are what the difference took away: `difference(op, 0, d)`.
+        lost = [difference(op, 0, v) for op, v in zip(ops[3:], dparts, strict=True)]
+        return BucketSolution([_lost(conn, codec, difference(ops[0], 0, dk), lost)], True)
     elif count == 0 and dk == 0 and with_row and dr != 0:
         changed = []
         for row in rows:
-            old = row.r ^ dr if xor else wrap64(row.r - dr)
+            old = difference(ops[1], row.r, dr)
             if wrap64((row.k ^ row.r) - (row.k ^ old)) == dmix:
                 changed.append(row)
         if len(changed) == 1:
@@ -142,7 +142,7 @@ def solve_bucket(
     return BucketSolution([], False)
 
 
-def _sums(rows: list[CurrentRow], codec: KeyCodec) -> list[int]:
+def _aggregates(rows: list[CurrentRow], codec: KeyCodec) -> list[int]:
     """The bucket's [count, *aggregates] as the fingerprint query computes them (`bucket_ops`)."""
     ops = bucket_ops(codec)
     columns = [[r.k for r in rows], [r.r for r in rows], [r.k ^ r.r for r in rows]]
